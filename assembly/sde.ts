@@ -1,0 +1,202 @@
+// The SDE families: log ᾱ(t), the ρ clock and its inverse, each written to avoid cancellation
+// (differences between nearby times are computed from the difference of their arguments, never by
+// subtracting two rounded values). Conventions: docs/CONVENTIONS.md.
+
+import { getF, setF } from "./memory";
+
+export const VP_LINEAR: i32 = 0;
+export const VP_COSINE: i32 = 1;
+export const VP_DISCRETE: i32 = 2;
+export const VE: i32 = 3;
+
+let kind: i32 = VP_LINEAR;
+let beta0: f64 = 0.1;
+let dBeta: f64 = 19.9;
+let logSigmaMin: f64 = 0;
+let logSigmaRatio: f64 = 0;
+// vp-cosine: ᾱ(t) = sin²((1 − t)K)/sin²(K) with K = π/(2(1 + s)); cos θ = sin(π/2 − θ) keeps
+// full relative precision near t = 1 where ᾱ is tiny.
+const COSINE_S: f64 = 0.008;
+const COSINE_K: f64 = Math.PI / (2.0 * (1.0 + COSINE_S));
+// vp-discrete: N knots at t_n = (n + 1)/N holding log ᾱ and log ρ.
+let knotCount: i32 = 0;
+let knotLogAlphaBar: usize = 0;
+let knotLogRho: usize = 0;
+
+export function sdeKind(): i32 {
+  return kind;
+}
+
+export function setVpLinear(betaMin: f64, betaMax: f64): void {
+  kind = VP_LINEAR;
+  beta0 = betaMin;
+  dBeta = betaMax - betaMin;
+}
+
+export function setVpCosine(): void {
+  kind = VP_COSINE;
+}
+
+export function setVe(sigmaMin: f64, sigmaMax: f64): void {
+  kind = VE;
+  logSigmaMin = Math.log(sigmaMin);
+  logSigmaRatio = Math.log(sigmaMax / sigmaMin);
+}
+
+/** `ptr` holds ᾱ[0..n); it is overwritten with log ᾱ, followed by log ρ at the knots in ptr[n..2n). */
+export function setVpDiscrete(ptr: usize, n: i32): void {
+  kind = VP_DISCRETE;
+  knotCount = n;
+  knotLogAlphaBar = ptr;
+  knotLogRho = ptr + ((<usize>n) << 3);
+  for (let i = 0; i < n; i++) {
+    const ab = getF(ptr, i);
+    setF(ptr, i, Math.log(ab));
+    // ρ² = (1 − ᾱ)/ᾱ computed from ᾱ directly: exact-ish for ᾱ close to 1.
+    setF(knotLogRho, i, 0.5 * Math.log((1.0 - ab) / ab));
+  }
+}
+
+/** Lowest and highest admissible time of the current SDE. */
+export function timeMin(): f64 {
+  return kind == VP_DISCRETE ? 1.0 / <f64>knotCount : 0.0;
+}
+
+export function timeMax(): f64 {
+  return 1.0;
+}
+
+// ---- vp-discrete helpers -------------------------------------------------------------------------
+
+function knotL(i: i32): f64 {
+  return getF(knotLogAlphaBar, i);
+}
+
+/** Segment index n (0..N−2) such that t lies in [t_n, t_{n+1}], and the fraction within it. */
+let segFrac: f64 = 0;
+function segmentOf(t: f64): i32 {
+  const x = t * <f64>knotCount - 1.0;
+  let n = <i32>Math.floor(x);
+  if (n < 0) n = 0;
+  if (n > knotCount - 2) n = knotCount - 2;
+  segFrac = x - <f64>n;
+  return n;
+}
+
+function discreteLogAlphaBar(t: f64): f64 {
+  const n = segmentOf(t);
+  const l0 = knotL(n);
+  return l0 + segFrac * (knotL(n + 1) - l0);
+}
+
+/** Number of knots of the discrete table (0 for continuous SDEs). */
+export function knots(): i32 {
+  return kind == VP_DISCRETE ? knotCount : 0;
+}
+
+/** log ρ at knot n. */
+export function knotLogRhoAt(n: i32): f64 {
+  return getF(knotLogRho, n);
+}
+
+// ---- the schedule --------------------------------------------------------------------------------
+
+export function logAlphaBar(t: f64): f64 {
+  if (kind == VP_LINEAR) return -(0.5 * dBeta * t + beta0) * t;
+  if (kind == VP_COSINE) return 2.0 * Math.log(Math.sin((1.0 - t) * COSINE_K) / Math.sin(COSINE_K));
+  if (kind == VP_DISCRETE) return discreteLogAlphaBar(t);
+  return 0.0;
+}
+
+/** ρ(t)². */
+export function rho2(t: f64): f64 {
+  if (kind == VP_LINEAR) return Math.expm1((0.5 * dBeta * t + beta0) * t);
+  if (kind == VP_COSINE) {
+    // ρ² = (cos²θ0 − cos²θ)/cos²θ = sin(θ − θ0) sin(θ + θ0)/cos²θ.
+    const c = Math.sin((1.0 - t) * COSINE_K);
+    return (Math.sin(t * COSINE_K) * Math.sin((t + 2.0 * COSINE_S) * COSINE_K)) / (c * c);
+  }
+  if (kind == VP_DISCRETE) return Math.expm1(-discreteLogAlphaBar(t));
+  const s = Math.exp(logSigmaMin + t * logSigmaRatio);
+  return s * s;
+}
+
+export function logRho(t: f64): f64 {
+  if (kind == VE) return logSigmaMin + t * logSigmaRatio;
+  return 0.5 * Math.log(rho2(t));
+}
+
+/** log ᾱ(ta) − log ᾱ(tb), accurate when ta ≈ tb. */
+export function logAlphaBarDiff(ta: f64, tb: f64): f64 {
+  if (kind == VP_LINEAR) return -(ta - tb) * (0.5 * dBeta * (ta + tb) + beta0);
+  if (kind == VP_COSINE) {
+    const a = (1.0 - ta) * COSINE_K;
+    const b = (1.0 - tb) * COSINE_K;
+    const half = 0.5 * (tb - ta) * COSINE_K; // (a − b)/2
+    return 2.0 * Math.log1p((2.0 * Math.cos(0.5 * (a + b)) * Math.sin(half)) / Math.sin(b));
+  }
+  if (kind == VP_DISCRETE) return discreteLogAlphaBar(ta) - discreteLogAlphaBar(tb);
+  return 0.0;
+}
+
+/** ρ(ta)² − ρ(tb)², accurate when ta ≈ tb. */
+export function rho2Diff(ta: f64, tb: f64): f64 {
+  if (kind == VE) return rho2(tb) * Math.expm1(2.0 * (ta - tb) * logSigmaRatio);
+  // ρ² = e^{−log ᾱ} − 1, so ρa² − ρb² = (1 + ρb²)(e^{−(log ᾱa − log ᾱb)} − 1).
+  return (1.0 + rho2(tb)) * Math.expm1(-logAlphaBarDiff(ta, tb));
+}
+
+/** log ρ(ta) − log ρ(tb). */
+export function logRhoDiff(ta: f64, tb: f64): f64 {
+  if (kind == VE) return (ta - tb) * logSigmaRatio;
+  return 0.5 * Math.log1p(rho2Diff(ta, tb) / rho2(tb));
+}
+
+/** t(ρ) with ρ = e^u. */
+export function timeOfLogRho(u: f64): f64 {
+  if (kind == VE) return (u - logSigmaMin) / logSigmaRatio;
+  if (kind == VP_COSINE) {
+    // tan(θ − θ0) from ρ without cancellation; θ − θ0 = tK.
+    const r2 = Math.exp(2.0 * u);
+    const s0 = Math.sin(COSINE_S * COSINE_K);
+    const c0 = Math.cos(COSINE_S * COSINE_K);
+    const q = Math.sqrt(s0 * s0 + r2);
+    return Math.atan2((r2 / (q + s0)) * c0, c0 * c0 + q * s0) / COSINE_K;
+  }
+  // −log ᾱ = log(1 + ρ²), overflow-safe for large ρ.
+  const big = u > 0;
+  const L = big ? 2.0 * u + Math.log1p(Math.exp(-2.0 * u)) : Math.log1p(Math.exp(2.0 * u));
+  if (kind == VP_LINEAR) return (2.0 * L) / (beta0 + Math.sqrt(beta0 * beta0 + 2.0 * dBeta * L));
+  // vp-discrete: binary search on the increasing knot log ρ, then invert the linear segment.
+  let lo = 0;
+  let hi = knotCount - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (getF(knotLogRho, mid) <= u) lo = mid;
+    else hi = mid;
+  }
+  const l0 = knotL(lo);
+  const f = (-L - l0) / (knotL(lo + 1) - l0);
+  return (<f64>(lo + 1) + f) / <f64>knotCount;
+}
+
+/** d log ᾱ/dt; for vp-discrete, the slope of the segment below t (the side a step moves into). */
+export function dLogAlphaBar(t: f64): f64 {
+  if (kind == VP_LINEAR) return -(beta0 + dBeta * t);
+  if (kind == VP_COSINE) return (-2.0 * COSINE_K) / Math.tan((1.0 - t) * COSINE_K);
+  if (kind == VP_DISCRETE) {
+    let n = <i32>Math.ceil(t * <f64>knotCount - 1.0) - 1;
+    if (n < 0) n = 0;
+    if (n > knotCount - 2) n = knotCount - 2;
+    return (knotL(n + 1) - knotL(n)) * <f64>knotCount;
+  }
+  return 0.0;
+}
+
+/** dρ/dt. */
+export function dRho(t: f64): f64 {
+  const r2 = rho2(t);
+  const r = Math.sqrt(r2);
+  if (kind == VE) return r * logSigmaRatio;
+  return (-dLogAlphaBar(t) * (1.0 + r2)) / (2.0 * r);
+}

@@ -1,0 +1,31 @@
+/**
+ * DEIS, the Diffusion Exponential Integrator Sampler, for JavaScript runtimes.
+ *
+ * - Coefficient engine (WebAssembly, float64): time grids and per-step weights for DDIM, tAB-,
+ *   ρAB- and log-ρ DEIS, ρRK-DEIS, iPNDM, stochastic DDIM and the Euler / score-EI baselines.
+ * - Plans: a validated config becomes a JSON-serialisable {@link Plan}.
+ *
+ * @example
+ * ```ts
+ * import { makePlan } from "@seed/deis";
+ * const plan = makePlan({ method: "tab", order: 3, steps: 10 });
+ * console.log(plan.timesteps, plan.rows);
+ * ```
+ *
+ * @module
+ */
+
+export * from "./src/errors.ts";
+export type { GridName, MethodName, Plan, RkName, RkStage, SdeName, SdeSpec } from "./src/plan/types.ts";
+export {
+  GRID_NAMES,
+  MAX_STEPS,
+  METHOD_NAMES,
+  type NormalizedConfig,
+  normalizeConfig,
+  type PlanConfig,
+  RK_NAMES,
+  SDE_NAMES,
+} from "./src/plan/config.ts";
+export { makePlan } from "./src/plan/make_plan.ts";
+export { planFromJSON, planToJSON } from "./src/plan/serialize.ts";

@@ -1,0 +1,125 @@
+/**
+ * Counter-based Gaussian noise, defined once and generated identically on the CPU (here) and on the
+ * GPU (the WGSL in `wgsl.ts`).
+ *
+ * The stream is Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC 2011)
+ * keyed by the 64-bit seed. Element `e` of the noise of draw `(stream, step)` takes lane `e mod 4` of
+ * the block at counter `(⌊e/4⌋, step, stream, 0)`. Lanes (0,1) and (2,3) are Box–Muller pairs:
+ *
+ *     u₁ = ((w₀ >> 8) + 1)·2⁻²⁴ ∈ (0, 1],  u₂ = (w₁ >> 8)·2⁻²⁴ ∈ [0, 1)
+ *     z₀ = sqrt(−2 ln u₁)·cos(2π u₂),      z₁ = sqrt(−2 ln u₁)·sin(2π u₂)
+ *
+ * The integer stream and the uniforms are bit-identical on both sides; the Gaussians differ only by
+ * float32 rounding on the GPU (|Δz| ≲ 1e-6), because the GPU evaluates ln, sin and cos with its own
+ * polynomials rather than the vendor's approximate built-ins. Noise depends only on the flat element
+ * index, so sample i of a batch gets the same noise whatever the batch size.
+ *
+ * @module
+ */
+
+/** Streams used by the samplers. */
+export const NOISE_STREAM = {
+  /** The initial x_T. */
+  prior: 0,
+  /** The per-step noise of stochastic samplers (step index = counter word 1). */
+  step: 1,
+} as const;
+
+const M0 = 0xd2511f53;
+const M1 = 0xcd9e8d57;
+const W0 = 0x9e3779b9;
+const W1 = 0xbb67ae85;
+
+/** high 32 bits of the 64-bit product a·b (a, b unsigned 32-bit). */
+function mulhi(a: number, b: number): number {
+  const aLo = a & 0xffff, aHi = a >>> 16;
+  const bLo = b & 0xffff, bHi = b >>> 16;
+  const ll = aLo * bLo, lh = aLo * bHi, hl = aHi * bLo, hh = aHi * bHi;
+  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
+}
+
+/**
+ * Philox4x32-10 of one counter block; writes 4 unsigned 32-bit words into `out`.
+ * @param c counter words c0..c3
+ * @param k0 key word 0 (seed, low 32 bits)
+ * @param k1 key word 1 (seed, high bits)
+ */
+export function philox4x32(
+  c0: number,
+  c1: number,
+  c2: number,
+  c3: number,
+  k0: number,
+  k1: number,
+  out: Uint32Array,
+): void {
+  let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
+  let key0 = k0 >>> 0, key1 = k1 >>> 0;
+  for (let round = 0; round < 10; round++) {
+    const hi0 = mulhi(M0, x0), lo0 = Math.imul(M0, x0) >>> 0;
+    const hi1 = mulhi(M1, x2), lo1 = Math.imul(M1, x2) >>> 0;
+    x0 = (hi1 ^ x1 ^ key0) >>> 0;
+    x1 = lo1;
+    x2 = (hi0 ^ x3 ^ key1) >>> 0;
+    x3 = lo0;
+    key0 = (key0 + W0) >>> 0;
+    key1 = (key1 + W1) >>> 0;
+  }
+  out[0] = x0;
+  out[1] = x1;
+  out[2] = x2;
+  out[3] = x3;
+}
+
+/** Splits a seed (a safe non-negative integer) into two 32-bit key words. */
+export function seedWords(seed: number): [number, number] {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a safe non-negative integer: ${seed}`);
+  return [seed % 4294967296 >>> 0, Math.floor(seed / 4294967296) >>> 0];
+}
+
+const TWO_PI = 2 * Math.PI;
+const INV_2_24 = 1 / 16777216;
+
+/**
+ * Fills `out[i]` (i = 0..out.length−1) with `scale · z(offset + i)` of draw `(stream, step)`; when
+ * `accumulate`, adds to `out` instead of overwriting.
+ */
+export function fillGaussian(
+  out: Float64Array | Float32Array,
+  seed: number,
+  stream: number,
+  step: number,
+  scale = 1,
+  offset = 0,
+  accumulate = false,
+): void {
+  const [k0, k1] = seedWords(seed);
+  const w = new Uint32Array(4);
+  const z = new Float64Array(4);
+  let block = -1;
+  for (let i = 0; i < out.length; i++) {
+    const e = offset + i;
+    const b = Math.floor(e / 4);
+    if (b !== block) {
+      block = b;
+      philox4x32(b >>> 0, step, stream, 0, k0, k1, w);
+      for (let pair = 0; pair < 2; pair++) {
+        const u1 = ((w[2 * pair] >>> 8) + 1) * INV_2_24;
+        const u2 = (w[2 * pair + 1] >>> 8) * INV_2_24;
+        const r = Math.sqrt(-2 * Math.log(u1));
+        z[2 * pair] = r * Math.cos(TWO_PI * u2);
+        z[2 * pair + 1] = r * Math.sin(TWO_PI * u2);
+      }
+    }
+    const v = scale * z[e & 3];
+    out[i] = accumulate ? out[i] + v : v;
+  }
+}
+
+/** Convenience: `n` standard Gaussians of draw `(stream, step)` in float64. */
+export function gaussian(seed: number, n: number, stream: number = NOISE_STREAM.prior, step = 0): Float64Array {
+  const out = new Float64Array(n);
+  fillGaussian(out, seed, stream, step);
+  return out;
+}

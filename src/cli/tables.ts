@@ -1,0 +1,190 @@
+/**
+ * `deno task tables`: prints one DEIS plan (or a batch of them) as JSON or CSV on stdout.
+ *
+ *     deno task tables --method tab --order 3 --steps 10 --grid time-quadratic
+ *     deno task tables --batch configs.json
+ *
+ * A bad flag or value exits with code 2 and one line on stderr naming the flag.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { ConfigError, DeisError } from "../errors.ts";
+import type { PlanConfig } from "../plan/config.ts";
+import { makePlan } from "../plan/make_plan.ts";
+import type { Plan } from "../plan/types.ts";
+
+/** Flags and their kinds: `number`, `string`, or `file` (a JSON array read from disk). */
+const FLAGS = {
+  sde: "string",
+  "beta-min": "number",
+  "beta-max": "number",
+  "sigma-min": "number",
+  "sigma-max": "number",
+  "alphas-cumprod": "file",
+  "t-start": "number",
+  "t-end": "number",
+  grid: "string",
+  kappa: "number",
+  timesteps: "file",
+  method: "string",
+  order: "number",
+  rk: "string",
+  lambda: "number",
+  steps: "number",
+} as const;
+
+const USAGE = `usage: deno task tables [flags]
+  --sde vp-linear|vp-cosine|vp-discrete|ve   --beta-min --beta-max --sigma-min --sigma-max
+  --alphas-cumprod <file.json>  --t-start <T>  --t-end <eps>
+  --grid time-uniform|time-quadratic|time-power|logrho|karras  --kappa <k>  --timesteps <file.json>
+  --method ddim|tab|rhoab|logrho|ipndm|rhork|euler|ei-score  --order 0..3
+  --rk euler|midpoint2|heun2|ralston3|kutta3|rk4  --lambda <l>  --steps <n>
+  --format json|csv   --batch <configs.json>   --help`;
+
+/** A usage error: printed as one line, exit code 2. */
+class UsageError extends Error {}
+
+function camel(flag: string): string {
+  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+}
+
+const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+function parseNumber(text: string): number | string {
+  return NUMBER.test(text.trim()) ? Number(text) : text;
+}
+
+function readJsonArray(flag: string, path: string): unknown {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (e) {
+    throw new UsageError(`--${flag}: cannot read ${JSON.stringify(path)} (${(e as Error).name})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`--${flag}: ${JSON.stringify(path)} is not valid JSON (expected an array of numbers)`);
+  }
+}
+
+/** Turns a batch entry's file-valued keys (a path string) into arrays. */
+function resolveFiles(config: Record<string, unknown>): PlanConfig {
+  const out: Record<string, unknown> = { ...config };
+  for (const [flag, kind] of Object.entries(FLAGS)) {
+    const key = camel(flag);
+    if (kind === "file" && typeof out[key] === "string") out[key] = readJsonArray(flag, out[key] as string);
+  }
+  return out as PlanConfig;
+}
+
+function planCsv(plan: Plan): string {
+  const lines: string[] = [];
+  if (plan.stages) {
+    const S = plan.stages[0].length;
+    const b = Array.from({ length: S }, (_, m) => `b${m}`);
+    const a = Array.from({ length: S - 1 }, (_, m) => `a${m}`);
+    lines.push(["step", "stage", "t", "alpha_bar", "rho", "x_coef", ...a, "row_x_coef", ...b].join(","));
+    plan.stages.forEach((step, k) =>
+      step.forEach((s, m) => {
+        const coefs = Array.from({ length: S - 1 }, (_, l) => s.coefs[l] ?? 0);
+        const row = m === 0 ? plan.rows[k] : plan.rows[k].map(() => "");
+        lines.push([k, m, s.t, s.alphaBar, s.rho, s.xCoef, ...coefs, ...row].join(","));
+      })
+    );
+  } else {
+    const c = Array.from({ length: plan.rows[0].length - 1 }, (_, j) => `c${j}`);
+    lines.push(["step", "t", "alpha_bar", "rho", "x_coef", ...c, ...(plan.noise ? ["noise"] : [])].join(","));
+    for (let k = 0; k <= plan.steps; k++) {
+      const row = k < plan.steps ? plan.rows[k] : plan.rows[0].map(() => "");
+      const noise = plan.noise ? [k < plan.steps ? plan.noise[k] : ""] : [];
+      lines.push([k, plan.timesteps[k], plan.alphaBar[k], plan.rho[k], ...row, ...noise].join(","));
+    }
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** Runs the CLI on `args`; returns the exit code. Output goes to the given writers. */
+export function main(
+  args: string[],
+  out: (s: string) => void = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+  err: (s: string) => void = (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+): number {
+  try {
+    const options: Record<string, { type: "string" | "boolean" }> = { format: { type: "string" }, batch: { type: "string" }, help: { type: "boolean" } };
+    for (const flag of Object.keys(FLAGS)) options[flag] = { type: "string" };
+    let parsed;
+    try {
+      parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+    } catch (e) {
+      const msg = (e as Error).message.split("\n")[0];
+      throw new UsageError(`${msg}; run with --help for the flags`);
+    }
+    const v = parsed.values as Record<string, string | boolean | undefined>;
+    if (v.help) {
+      out(USAGE + "\n");
+      return 0;
+    }
+    const format = (v.format as string | undefined) ?? "json";
+    if (format !== "json" && format !== "csv") {
+      throw new UsageError(`--format: must be json or csv (got ${JSON.stringify(format)})`);
+    }
+    if (v.batch !== undefined) {
+      const others = Object.keys(FLAGS).filter((f) => v[f] !== undefined);
+      if (others.length) throw new UsageError(`--${others[0]}: not allowed with --batch (put it in the batch entries)`);
+      if (format !== "json") throw new UsageError(`--format: --batch writes json only (got ${JSON.stringify(format)})`);
+      const list = readJsonArray("batch", v.batch as string);
+      if (!Array.isArray(list)) throw new UsageError(`--batch: the file must hold a JSON array of configs`);
+      const plans = list.map((entry, i) => {
+        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+          throw new UsageError(`--batch: entry ${i} must be an object of config keys`);
+        }
+        try {
+          return makePlan(resolveFiles(entry as Record<string, unknown>));
+        } catch (e) {
+          if (e instanceof ConfigError) throw new UsageError(`--batch: entry ${i}: ${e.message}`);
+          throw e;
+        }
+      });
+      out(JSON.stringify(plans) + "\n");
+      return 0;
+    }
+    const config: Record<string, unknown> = {};
+    for (const [flag, kind] of Object.entries(FLAGS)) {
+      const raw = v[flag] as string | undefined;
+      if (raw === undefined) continue;
+      config[camel(flag)] = kind === "number" ? parseNumber(raw) : kind === "file" ? readJsonArray(flag, raw) : raw;
+    }
+    let plan: Plan;
+    try {
+      plan = makePlan(config as PlanConfig);
+    } catch (e) {
+      if (e instanceof ConfigError) {
+        const top = e.field.split(/[.[]/)[0];
+        const detail = e.field === top ? e.message.slice(top.length + 2) : e.message;
+        throw new UsageError(`--${kebab(top)}: ${detail}`);
+      }
+      throw e;
+    }
+    out(format === "json" ? JSON.stringify(plan) + "\n" : planCsv(plan));
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof DeisError) {
+      err(`error: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(main(Deno.args));

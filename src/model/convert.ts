@@ -1,0 +1,71 @@
+/**
+ * The model-side conversions of one network evaluation, all in closed form from the plan's
+ * `(t, ᾱ, ρ)` at that evaluation (so no SDE code is needed here):
+ *
+ * - the time input, per the manifest's `time` (`continuous`: scale·t; `index`: t·N − 1; `sigma`: σ;
+ *   `rho`: ρ);
+ * - the prediction type as one linear map to ε (MATH §9), `ε = p·x + q·out`, with α = sqrt(ᾱ) and
+ *   σ = α·ρ (true for VP and VE alike);
+ * - classifier-free guidance `ε = ε_u + w(ε_c − ε_u)`, which keeps the map linear:
+ *   `ε = p·x + q·w·out_c + q·(1 − w)·out_u`.
+ *
+ * @module
+ */
+
+import type { ModelManifest, PredictionType, TimeSpec } from "./manifest.ts";
+
+/** Where the network is evaluated: the plan's time and schedule values there. */
+export interface EvalPoint {
+  /** Model time t. */
+  t: number;
+  /** ᾱ(t). */
+  alphaBar: number;
+  /** ρ(t) = σ/α. */
+  rho: number;
+}
+
+/** The value fed to the network's time input at `p`. */
+export function timeInput(time: TimeSpec, discreteN: number, p: EvalPoint): number {
+  switch (time.kind) {
+    case "continuous":
+      return time.scale * p.t;
+    case "index":
+      return p.t * discreteN - 1;
+    case "sigma":
+      return Math.sqrt(p.alphaBar) * p.rho;
+    case "rho":
+      return p.rho;
+  }
+}
+
+/** Coefficients of `ε = p·x + q·out` for a prediction type at `(ᾱ, ρ)`. */
+export function predictionToEps(prediction: PredictionType, p: EvalPoint): { p: number; q: number } {
+  const alpha = Math.sqrt(p.alphaBar);
+  const sigma = alpha * p.rho;
+  switch (prediction) {
+    case "eps":
+      return { p: 0, q: 1 };
+    case "x0": // ε = (x − α x̂₀)/σ
+      return { p: 1 / sigma, q: -alpha / sigma };
+    case "v": { // v = α ε − σ x₀, x = α x₀ + σ ε  ⇒  ε = (σ x + α v)/(α² + σ²)
+      const norm = alpha * alpha + sigma * sigma;
+      return { p: sigma / norm, q: alpha / norm };
+    }
+    case "score": // ε = −σ ∇log p
+      return { p: 0, q: -sigma };
+  }
+}
+
+/** The full linear map of one evaluation: `ε = p·x + qc·out_cond + qu·out_uncond` (qu = 0 unguided). */
+export interface EpsMap {
+  p: number;
+  qc: number;
+  qu: number;
+}
+
+/** The map for `manifest` at `point`, with guidance scale `w` (undefined: no guidance). */
+export function epsMap(manifest: ModelManifest, point: EvalPoint, w?: number): EpsMap {
+  const { p, q } = predictionToEps(manifest.prediction, point);
+  if (w === undefined) return { p, qc: q, qu: 0 };
+  return { p, qc: q * w, qu: q * (1 - w) };
+}

@@ -1,0 +1,252 @@
+/**
+ * The `model.json` manifest (docs/MODEL_FORMAT.md): its type and a validator that names the
+ * offending key in a {@link ModelError}.
+ *
+ * @module
+ */
+
+import { describe, ModelError } from "../errors.ts";
+import type { SdeName, SdeSpec } from "../plan/types.ts";
+
+/** What the network's time input holds. */
+export type TimeSpec =
+  | { kind: "continuous"; scale: number }
+  | { kind: "index" }
+  | { kind: "sigma" }
+  | { kind: "rho" };
+
+/** What the network predicts. */
+export type PredictionType = "eps" | "x0" | "v" | "score";
+
+/** Tensor element types of extra (conditioning) inputs. */
+export type ExtraInputDtype = "float32" | "float64" | "int32" | "int64" | "bool";
+
+/** A conditioning input of the network. */
+export interface ExtraInput {
+  name: string;
+  dtype: ExtraInputDtype;
+  /** Shape per sample (without the batch dimension); `[]` for a scalar per sample. */
+  shape: number[];
+  /** The value meaning "unconditional" (used by classifier-free guidance), if any. */
+  null?: number;
+}
+
+/** A validated manifest (defaults filled in). Unknown keys are kept in `extra`. */
+export interface ModelManifest {
+  format: "deis-model/1";
+  name: string;
+  onnx: string;
+  sde: SdeSpec;
+  tStart: number;
+  tEnd: number;
+  time: TimeSpec;
+  prediction: PredictionType;
+  sampleShape: number[];
+  dtype: "float32" | "float64";
+  inputs: { x: string; t: string };
+  output: string;
+  extraInputs: ExtraInput[];
+  dataRange?: [number, number];
+  /** Every other key of the JSON object (e.g. `gmm` of the exact test models). */
+  extra: Record<string, unknown>;
+}
+
+const SDE_DEFAULTS: Record<SdeName, Partial<SdeSpec>> = {
+  "vp-linear": { betaMin: 0.1, betaMax: 20 },
+  "vp-cosine": {},
+  "vp-discrete": {},
+  "ve": { sigmaMin: 0.01, sigmaMax: 50 },
+};
+
+const KNOWN_KEYS = new Set([
+  "format",
+  "name",
+  "onnx",
+  "sde",
+  "tStart",
+  "tEnd",
+  "time",
+  "prediction",
+  "sampleShape",
+  "dtype",
+  "inputs",
+  "output",
+  "extraInputs",
+  "dataRange",
+]);
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** Fills the SDE's default parameters. */
+export function completeSde(sde: SdeSpec): SdeSpec {
+  return { ...SDE_DEFAULTS[sde.name], ...sde };
+}
+
+/**
+ * Validates a parsed `model.json`. Throws a {@link ModelError} whose `field` is the manifest key
+ * (e.g. `"sampleShape[1]"`, `"time.scale"`) on the first problem.
+ * @param raw the parsed JSON
+ * @param where a name for messages when the manifest has no valid `name` (e.g. its path)
+ */
+export function validateManifest(raw: unknown, where = "model.json"): ModelManifest {
+  if (!isObject(raw)) throw new ModelError(where, `manifest must be a JSON object (got ${describe(raw)})`, "manifest");
+  const name = typeof raw.name === "string" && raw.name.length > 0 ? raw.name : where;
+  const bad = (field: string, allowed: string, value: unknown): never => {
+    throw new ModelError(name, `must be ${allowed} (got ${describe(value)})`, field);
+  };
+  const finite = (field: string, v: unknown): number =>
+    typeof v === "number" && Number.isFinite(v) ? v : bad(field, "a finite number", v);
+  const str = (field: string, v: unknown): string =>
+    typeof v === "string" && v.length > 0 ? v : bad(field, "a non-empty string", v);
+
+  if (raw.format !== undefined && raw.format !== "deis-model/1") bad("format", '"deis-model/1"', raw.format);
+  if (raw.name !== undefined) str("name", raw.name);
+  const onnx = raw.onnx === undefined ? "model.onnx" : str("onnx", raw.onnx);
+
+  // sde
+  if (!isObject(raw.sde)) bad("sde", "an object with a name", raw.sde);
+  const sdeRaw = raw.sde as Record<string, unknown>;
+  const sdeName = sdeRaw.name;
+  if (typeof sdeName !== "string" || !(sdeName in SDE_DEFAULTS)) {
+    bad("sde.name", `one of ${Object.keys(SDE_DEFAULTS).join(", ")}`, sdeName);
+  }
+  const sde: SdeSpec = { name: sdeName as SdeName };
+  for (const key of ["betaMin", "betaMax", "sigmaMin", "sigmaMax"] as const) {
+    if (sdeRaw[key] !== undefined) {
+      const v = finite(`sde.${key}`, sdeRaw[key]);
+      if (!(v > 0)) bad(`sde.${key}`, "a positive number", v);
+      sde[key] = v;
+    }
+  }
+  if (sde.name === "vp-discrete") {
+    const ac = sdeRaw.alphasCumprod;
+    if (!Array.isArray(ac) || ac.length < 2) bad("sde.alphasCumprod", "an array of at least 2 numbers", ac);
+    const arr = ac as unknown[];
+    for (let i = 0; i < arr.length; i++) {
+      const v = finite(`sde.alphasCumprod[${i}]`, arr[i]);
+      if (!(v > 0 && v < 1)) bad(`sde.alphasCumprod[${i}]`, "in (0, 1)", v);
+      if (i > 0 && !(v < (arr[i - 1] as number))) bad(`sde.alphasCumprod[${i}]`, "strictly decreasing", v);
+    }
+    sde.alphasCumprod = arr as number[];
+  }
+  const sdeFull = completeSde(sde);
+  if (sdeFull.name === "vp-linear" && !(sdeFull.betaMax! > sdeFull.betaMin!)) {
+    bad("sde.betaMax", "greater than sde.betaMin", sdeFull.betaMax);
+  }
+  if (sdeFull.name === "ve" && !(sdeFull.sigmaMax! > sdeFull.sigmaMin!)) {
+    bad("sde.sigmaMax", "greater than sde.sigmaMin", sdeFull.sigmaMax);
+  }
+
+  const tStart = finite("tStart", raw.tStart ?? 1);
+  const tEnd = finite("tEnd", raw.tEnd ?? (sde.name === "vp-discrete" ? 1 / sde.alphasCumprod!.length : 1e-3));
+  if (!(tEnd >= 0 && tEnd < tStart)) bad("tEnd", "in [0, tStart)", tEnd);
+
+  // time
+  let time: TimeSpec;
+  if (raw.time === undefined) time = { kind: "continuous", scale: 1 };
+  else {
+    if (!isObject(raw.time)) bad("time", "an object with a kind", raw.time);
+    const t = raw.time as Record<string, unknown>;
+    switch (t.kind) {
+      case "continuous": {
+        const scale = t.scale === undefined ? 1 : finite("time.scale", t.scale);
+        if (!(scale > 0)) bad("time.scale", "a positive number", scale);
+        time = { kind: "continuous", scale };
+        break;
+      }
+      case "index":
+        if (sde.name !== "vp-discrete") bad("time.kind", '"index" only with sde "vp-discrete"', t.kind);
+        time = { kind: "index" };
+        break;
+      case "sigma":
+      case "rho":
+        time = { kind: t.kind };
+        break;
+      default:
+        bad("time.kind", '"continuous", "index", "sigma" or "rho"', t.kind);
+        throw new Error("unreachable");
+    }
+  }
+
+  const prediction = (raw.prediction ?? "eps") as PredictionType;
+  if (!["eps", "x0", "v", "score"].includes(prediction)) bad("prediction", '"eps", "x0", "v" or "score"', prediction);
+
+  if (!Array.isArray(raw.sampleShape) || raw.sampleShape.length === 0) {
+    bad("sampleShape", "a non-empty array of positive integers", raw.sampleShape);
+  }
+  const sampleShape = (raw.sampleShape as unknown[]).map((d, i) =>
+    Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`sampleShape[${i}]`, "a positive integer", d)
+  );
+
+  const dtype = raw.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64") bad("dtype", '"float32" or "float64"', dtype);
+
+  const inputsRaw = raw.inputs ?? {};
+  if (!isObject(inputsRaw)) bad("inputs", 'an object {"x": name, "t": name}', inputsRaw);
+  const ir = inputsRaw as Record<string, unknown>;
+  const inputs = {
+    x: ir.x === undefined ? "x" : str("inputs.x", ir.x),
+    t: ir.t === undefined ? "t" : str("inputs.t", ir.t),
+  };
+  if (inputs.x === inputs.t) bad("inputs.t", "different from inputs.x", inputs.t);
+  const output = raw.output === undefined ? "eps" : str("output", raw.output);
+
+  const extraInputs: ExtraInput[] = [];
+  if (raw.extraInputs !== undefined) {
+    if (!Array.isArray(raw.extraInputs)) bad("extraInputs", "an array", raw.extraInputs);
+    const seen = new Set([inputs.x, inputs.t]);
+    (raw.extraInputs as unknown[]).forEach((e, i) => {
+      const f = `extraInputs[${i}]`;
+      if (!isObject(e)) bad(f, "an object", e);
+      const o = e as Record<string, unknown>;
+      const nm = str(`${f}.name`, o.name);
+      if (seen.has(nm)) bad(`${f}.name`, "a name not used by another input", nm);
+      seen.add(nm);
+      const dt = o.dtype ?? "float32";
+      if (!["float32", "float64", "int32", "int64", "bool"].includes(dt as string)) {
+        bad(`${f}.dtype`, '"float32", "float64", "int32", "int64" or "bool"', dt);
+      }
+      const shp = o.shape ?? [];
+      if (!Array.isArray(shp)) bad(`${f}.shape`, "an array of positive integers", shp);
+      const shape = (shp as unknown[]).map((d, j) =>
+        Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`${f}.shape[${j}]`, "a positive integer", d)
+      );
+      const ex: ExtraInput = { name: nm, dtype: dt as ExtraInputDtype, shape };
+      if (o.null !== undefined && o.null !== null) ex.null = finite(`${f}.null`, o.null);
+      extraInputs.push(ex);
+    });
+  }
+
+  let dataRange: [number, number] | undefined;
+  if (raw.dataRange !== undefined) {
+    const dr = raw.dataRange;
+    if (!Array.isArray(dr) || dr.length !== 2) bad("dataRange", "[min, max]", dr);
+    const lo = finite("dataRange[0]", (dr as unknown[])[0]);
+    const hi = finite("dataRange[1]", (dr as unknown[])[1]);
+    if (!(hi > lo)) bad("dataRange[1]", "greater than dataRange[0]", hi);
+    dataRange = [lo, hi];
+  }
+
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (!KNOWN_KEYS.has(k)) extra[k] = v;
+
+  return {
+    format: "deis-model/1",
+    name,
+    onnx,
+    sde: sdeFull,
+    tStart,
+    tEnd,
+    time,
+    prediction,
+    sampleShape,
+    dtype: dtype as "float32" | "float64",
+    inputs,
+    output,
+    extraInputs,
+    dataRange,
+    extra,
+  };
+}
