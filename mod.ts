@@ -16,13 +16,21 @@
  */
 
 export * from "./src/errors.ts";
-export type { GridName, MethodName, Plan, RkName, RkStage, SdeName, SdeSpec } from "./src/plan/types.ts";
+export type {
+  GridName,
+  MethodName,
+  Plan,
+  RkName,
+  RkStage,
+  SdeName,
+  SdeSpec,
+} from "./src/plan/types.ts";
 export {
   GRID_NAMES,
   MAX_STEPS,
   METHOD_NAMES,
-  type NormalizedConfig,
   normalizeConfig,
+  type NormalizedConfig,
   type PlanConfig,
   RK_NAMES,
   SDE_NAMES,

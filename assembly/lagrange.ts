@@ -41,7 +41,9 @@ function nodeOffsets(phi: i32, k: i32, q: i32): void {
 
 /** Adds ∫_a^b ℓ_j(φ(w)) ρ_k e^w dw over one smooth piece, subdivided to length ≤ MAX_PIECE. */
 function integratePiece(phi: i32, k: i32, q: i32, a: f64, b: f64): void {
-  const pieces = <i32>Math.max(1.0, Math.ceil(Math.abs(b - a) / MAX_PIECE));
+  // A non-finite or absurd interval yields a non-finite weight, which the host reports.
+  const count = Math.ceil(Math.abs(b - a) / MAX_PIECE);
+  const pieces = count >= 1.0 && count <= 1e6 ? <i32>count : 1;
   const len = (b - a) / <f64>pieces;
   const uk = getF(gLogRho, k);
   const tk = getF(gridTimes, k);

@@ -149,7 +149,14 @@ export function rho2Diff(ta: f64, tb: f64): f64 {
 /** log ρ(ta) − log ρ(tb). */
 export function logRhoDiff(ta: f64, tb: f64): f64 {
   if (kind == VE) return (ta - tb) * logSigmaRatio;
-  return 0.5 * Math.log1p(rho2Diff(ta, tb) / rho2(tb));
+  const rb2 = rho2(tb);
+  if (rb2 > 1e30) {
+    // ρ² = e^L − 1 overflows its differences here; log ρ² = L + log1p(−e^{−L}) does not.
+    const la = -logAlphaBar(ta);
+    const lb = -logAlphaBar(tb);
+    return 0.5 * (-logAlphaBarDiff(ta, tb) + Math.log1p(-Math.exp(-la)) - Math.log1p(-Math.exp(-lb)));
+  }
+  return 0.5 * Math.log1p(rho2Diff(ta, tb) / rb2);
 }
 
 /** t(ρ) with ρ = e^u. */

@@ -35,7 +35,9 @@ export class ConfigError extends DeisError {
 
   /** Creates an error for `field`, which allows `allowed` but received `value`. */
   constructor(field: string, allowed: string, value: unknown, detail?: string) {
-    super(`${field}: ${detail ?? `must be ${allowed}`} (got ${describe(value)})`);
+    super(
+      `${field}: ${detail ?? `must be ${allowed}`} (got ${describe(value)})`,
+    );
     this.name = "ConfigError";
     this.field = field;
     this.allowed = allowed;
@@ -51,7 +53,12 @@ export class ModelError extends DeisError {
   readonly field?: string;
 
   /** Creates an error about `model` (and its `field`). */
-  constructor(model: string, message: string, field?: string, options?: ErrorOptions) {
+  constructor(
+    model: string,
+    message: string,
+    field?: string,
+    options?: ErrorOptions,
+  ) {
     super(`model ${model}${field ? ` (${field})` : ""}: ${message}`, options);
     this.name = "ModelError";
     this.model = model;
@@ -63,7 +70,9 @@ export class ModelError extends DeisError {
 export class AbortError extends DeisError {
   /** Creates the error; `reason` is the signal's reason. */
   constructor(reason?: unknown) {
-    super(`sampling aborted${reason !== undefined ? `: ${String(reason)}` : ""}`);
+    super(
+      `sampling aborted${reason !== undefined ? `: ${String(reason)}` : ""}`,
+    );
     this.name = "AbortError";
   }
 }
@@ -79,9 +88,17 @@ export class NumericalError extends DeisError {
 
 /** Short, bounded rendering of a value for messages. */
 export function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 60 ? value.slice(0, 57) + "..." : value);
-  if (typeof value === "number" || typeof value === "boolean" || value == null) return String(value);
+  if (typeof value === "string") {
+    return JSON.stringify(
+      value.length > 60 ? value.slice(0, 57) + "..." : value,
+    );
+  }
+  if (
+    typeof value === "number" || typeof value === "boolean" || value == null
+  ) return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a typed array of length ${(value as Float64Array).length}`;
+  if (ArrayBuffer.isView(value)) {
+    return `a typed array of length ${(value as Float64Array).length}`;
+  }
   return typeof value;
 }

@@ -21,14 +21,25 @@ export function assertClose(
   { rel = 1e-13, abs = 0, smallBelow = 0, what = "" } = {},
 ): void {
   const ok = Number.isFinite(actual) &&
-    (relErr(actual, expected) <= rel || (Math.abs(expected) < smallBelow && Math.abs(actual - expected) <= abs));
-  assert.ok(ok, `${what}: ${actual} vs ${expected} (rel ${relErr(actual, expected).toExponential(2)})`);
+    (relErr(actual, expected) <= rel ||
+      (Math.abs(expected) < smallBelow && Math.abs(actual - expected) <= abs));
+  assert.ok(
+    ok,
+    `${what}: ${actual} vs ${expected} (rel ${
+      relErr(actual, expected).toExponential(2)
+    })`,
+  );
 }
 
 /** Largest relative error over two equal-length arrays (entries where expected = 0 use absolute). */
-export function maxRelErr(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+export function maxRelErr(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+): number {
   assert.equal(actual.length, expected.length, "length");
   let m = 0;
-  for (let i = 0; i < actual.length; i++) m = Math.max(m, relErr(actual[i], expected[i]));
+  for (let i = 0; i < actual.length; i++) {
+    m = Math.max(m, relErr(actual[i], expected[i]));
+  }
   return m;
 }

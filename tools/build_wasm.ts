@@ -54,7 +54,9 @@ if (import.meta.main) {
   if (Deno.args.includes("--check")) {
     const current = await Deno.readTextFile(target).catch(() => "");
     if (current !== text) {
-      console.error("src/coefficients/wasm_bytes.ts is stale: run `deno task build:wasm`");
+      console.error(
+        "src/coefficients/wasm_bytes.ts is stale: run `deno task build:wasm`",
+      );
       Deno.exit(1);
     }
     console.error("src/coefficients/wasm_bytes.ts is up to date");

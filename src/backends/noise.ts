@@ -74,7 +74,9 @@ export function philox4x32(
 
 /** Splits a seed (a safe non-negative integer) into two 32-bit key words. */
 export function seedWords(seed: number): [number, number] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a safe non-negative integer: ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed must be a safe non-negative integer: ${seed}`);
+  }
   return [seed % 4294967296 >>> 0, Math.floor(seed / 4294967296) >>> 0];
 }
 
@@ -118,7 +120,12 @@ export function fillGaussian(
 }
 
 /** Convenience: `n` standard Gaussians of draw `(stream, step)` in float64. */
-export function gaussian(seed: number, n: number, stream: number = NOISE_STREAM.prior, step = 0): Float64Array {
+export function gaussian(
+  seed: number,
+  n: number,
+  stream: number = NOISE_STREAM.prior,
+  step = 0,
+): Float64Array {
   const out = new Float64Array(n);
   fillGaussian(out, seed, stream, step);
   return out;

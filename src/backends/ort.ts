@@ -1,16 +1,30 @@
 /**
- * The one place onnxruntime-web is imported. The `/webgpu` entry point carries both the WASM
- * execution provider and the WebGPU one (onnxruntime's native WebGPU EP compiled to WebAssembly),
- * and resolves to the same module for every importer, so there is one onnxruntime instance and one
- * GPUDevice per process. (The package's bare entry resolves to a WASM-only build under Deno's
- * `node` export condition.)
+ * The one place onnxruntime-web is imported, as two module instances:
+ *
+ * - `ortWebGpu` (`onnxruntime-web/webgpu`): onnxruntime's native WebGPU execution provider,
+ *   compiled to WebAssembly; its GPUDevice is the one our kernels run on. Its WebAssembly build has
+ *   a reduced kernel set (no float64 `Mul`), so it is used for WebGPU sessions only.
+ * - `ortWasm` (the package's main entry; under Deno's `node` export condition a WASM-only build
+ *   with the full CPU kernel set, float64 included): used for WASM sessions.
+ *
+ * (The `/all` JSEP build, which has both, fails in Deno 2.9 when uploading initializers to the GPU.)
+ * Tensors must be made by the instance whose session consumes them: use {@link ortFor}.
  *
  * @module
  */
 
-import * as ort from "npm:onnxruntime-web@1.30.0/webgpu";
+import * as ortWasm from "npm:onnxruntime-web@1.30.0";
+import * as ortWebGpu from "npm:onnxruntime-web@1.30.0/webgpu";
 
-export { ort };
+export { ortWasm, ortWebGpu };
+
+/** The onnxruntime-web module type (both instances share the declarations). */
+export type Ort = typeof ortWebGpu;
+
+/** The onnxruntime instance for an execution provider. */
+export function ortFor(kind: "webgpu" | "wasm"): Ort {
+  return kind === "webgpu" ? ortWebGpu : ortWasm as unknown as Ort;
+}
 
 /** `navigator.gpu` when the runtime exposes WebGPU (Deno 2.9 does without flags), else undefined. */
 export function webgpuApi(): GPU | undefined {
@@ -30,10 +44,27 @@ export function probeAdapter(): Promise<GPUAdapter | null> {
 
 /** A one-line description of an adapter, e.g. `"llvmpipe (LLVM 15.0.6, 256 bits) (fallback)"`. */
 export function describeAdapter(a: GPUAdapter): string {
-  const info = (a as GPUAdapter & { info?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).info;
-  const text = [info?.vendor, info?.architecture, info?.device, info?.description].filter((s) => s).join(" ");
-  const fallback = (info?.isFallbackAdapter ?? (a as { isFallbackAdapter?: boolean }).isFallbackAdapter)
+  const info = (a as GPUAdapter & {
+    info?: GPUAdapterInfo & { isFallbackAdapter?: boolean };
+  }).info;
+  const text = [
+    info?.vendor,
+    info?.architecture,
+    info?.device,
+    info?.description,
+  ].filter((s) => s).join(" ");
+  const fallback = (info?.isFallbackAdapter ??
+      (a as { isFallbackAdapter?: boolean }).isFallbackAdapter)
     ? " (fallback)"
     : "";
   return (info?.description || text || "unknown adapter") + fallback;
 }
+
+/** An onnxruntime tensor. */
+export type OrtTensor = ortWebGpu.Tensor;
+/** An onnxruntime inference session. */
+export type OrtSession = ortWebGpu.InferenceSession;
+/** onnxruntime session options. */
+export type OrtSessionOptions = ortWebGpu.InferenceSession.SessionOptions;
+/** The outputs of a run. */
+export type OrtOutputs = ortWebGpu.InferenceSession.OnnxValueMapType;

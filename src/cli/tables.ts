@@ -65,12 +65,18 @@ function readJsonArray(flag: string, path: string): unknown {
   try {
     text = Deno.readTextFileSync(path);
   } catch (e) {
-    throw new UsageError(`--${flag}: cannot read ${JSON.stringify(path)} (${(e as Error).name})`);
+    throw new UsageError(
+      `--${flag}: cannot read ${JSON.stringify(path)} (${(e as Error).name})`,
+    );
   }
   try {
     return JSON.parse(text);
   } catch {
-    throw new UsageError(`--${flag}: ${JSON.stringify(path)} is not valid JSON (expected an array of numbers)`);
+    throw new UsageError(
+      `--${flag}: ${
+        JSON.stringify(path)
+      } is not valid JSON (expected an array of numbers)`,
+    );
   }
 }
 
@@ -79,7 +85,9 @@ function resolveFiles(config: Record<string, unknown>): PlanConfig {
   const out: Record<string, unknown> = { ...config };
   for (const [flag, kind] of Object.entries(FLAGS)) {
     const key = camel(flag);
-    if (kind === "file" && typeof out[key] === "string") out[key] = readJsonArray(flag, out[key] as string);
+    if (kind === "file" && typeof out[key] === "string") {
+      out[key] = readJsonArray(flag, out[key] as string);
+    }
   }
   return out as PlanConfig;
 }
@@ -90,21 +98,51 @@ function planCsv(plan: Plan): string {
     const S = plan.stages[0].length;
     const b = Array.from({ length: S }, (_, m) => `b${m}`);
     const a = Array.from({ length: S - 1 }, (_, m) => `a${m}`);
-    lines.push(["step", "stage", "t", "alpha_bar", "rho", "x_coef", ...a, "row_x_coef", ...b].join(","));
+    lines.push(
+      [
+        "step",
+        "stage",
+        "t",
+        "alpha_bar",
+        "rho",
+        "x_coef",
+        ...a,
+        "row_x_coef",
+        ...b,
+      ].join(","),
+    );
     plan.stages.forEach((step, k) =>
       step.forEach((s, m) => {
         const coefs = Array.from({ length: S - 1 }, (_, l) => s.coefs[l] ?? 0);
         const row = m === 0 ? plan.rows[k] : plan.rows[k].map(() => "");
-        lines.push([k, m, s.t, s.alphaBar, s.rho, s.xCoef, ...coefs, ...row].join(","));
+        lines.push(
+          [k, m, s.t, s.alphaBar, s.rho, s.xCoef, ...coefs, ...row].join(","),
+        );
       })
     );
   } else {
-    const c = Array.from({ length: plan.rows[0].length - 1 }, (_, j) => `c${j}`);
-    lines.push(["step", "t", "alpha_bar", "rho", "x_coef", ...c, ...(plan.noise ? ["noise"] : [])].join(","));
+    const c = Array.from(
+      { length: plan.rows[0].length - 1 },
+      (_, j) => `c${j}`,
+    );
+    lines.push(
+      [
+        "step",
+        "t",
+        "alpha_bar",
+        "rho",
+        "x_coef",
+        ...c,
+        ...(plan.noise ? ["noise"] : []),
+      ].join(","),
+    );
     for (let k = 0; k <= plan.steps; k++) {
       const row = k < plan.steps ? plan.rows[k] : plan.rows[0].map(() => "");
       const noise = plan.noise ? [k < plan.steps ? plan.noise[k] : ""] : [];
-      lines.push([k, plan.timesteps[k], plan.alphaBar[k], plan.rho[k], ...row, ...noise].join(","));
+      lines.push(
+        [k, plan.timesteps[k], plan.alphaBar[k], plan.rho[k], ...row, ...noise]
+          .join(","),
+      );
     }
   }
   return lines.join("\n") + "\n";
@@ -113,15 +151,26 @@ function planCsv(plan: Plan): string {
 /** Runs the CLI on `args`; returns the exit code. Output goes to the given writers. */
 export function main(
   args: string[],
-  out: (s: string) => void = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
-  err: (s: string) => void = (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
+  out: (s: string) => void = (s) =>
+    Deno.stdout.writeSync(new TextEncoder().encode(s)),
+  err: (s: string) => void = (s) =>
+    Deno.stderr.writeSync(new TextEncoder().encode(s)),
 ): number {
   try {
-    const options: Record<string, { type: "string" | "boolean" }> = { format: { type: "string" }, batch: { type: "string" }, help: { type: "boolean" } };
+    const options: Record<string, { type: "string" | "boolean" }> = {
+      format: { type: "string" },
+      batch: { type: "string" },
+      help: { type: "boolean" },
+    };
     for (const flag of Object.keys(FLAGS)) options[flag] = { type: "string" };
     let parsed;
     try {
-      parsed = parseArgs({ args, options, strict: true, allowPositionals: false });
+      parsed = parseArgs({
+        args,
+        options,
+        strict: true,
+        allowPositionals: false,
+      });
     } catch (e) {
       const msg = (e as Error).message.split("\n")[0];
       throw new UsageError(`${msg}; run with --help for the flags`);
@@ -133,22 +182,44 @@ export function main(
     }
     const format = (v.format as string | undefined) ?? "json";
     if (format !== "json" && format !== "csv") {
-      throw new UsageError(`--format: must be json or csv (got ${JSON.stringify(format)})`);
+      throw new UsageError(
+        `--format: must be json or csv (got ${JSON.stringify(format)})`,
+      );
     }
     if (v.batch !== undefined) {
       const others = Object.keys(FLAGS).filter((f) => v[f] !== undefined);
-      if (others.length) throw new UsageError(`--${others[0]}: not allowed with --batch (put it in the batch entries)`);
-      if (format !== "json") throw new UsageError(`--format: --batch writes json only (got ${JSON.stringify(format)})`);
+      if (others.length) {
+        throw new UsageError(
+          `--${
+            others[0]
+          }: not allowed with --batch (put it in the batch entries)`,
+        );
+      }
+      if (format !== "json") {
+        throw new UsageError(
+          `--format: --batch writes json only (got ${JSON.stringify(format)})`,
+        );
+      }
       const list = readJsonArray("batch", v.batch as string);
-      if (!Array.isArray(list)) throw new UsageError(`--batch: the file must hold a JSON array of configs`);
+      if (!Array.isArray(list)) {
+        throw new UsageError(
+          `--batch: the file must hold a JSON array of configs`,
+        );
+      }
       const plans = list.map((entry, i) => {
-        if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
-          throw new UsageError(`--batch: entry ${i} must be an object of config keys`);
+        if (
+          entry === null || typeof entry !== "object" || Array.isArray(entry)
+        ) {
+          throw new UsageError(
+            `--batch: entry ${i} must be an object of config keys`,
+          );
         }
         try {
           return makePlan(resolveFiles(entry as Record<string, unknown>));
         } catch (e) {
-          if (e instanceof ConfigError) throw new UsageError(`--batch: entry ${i}: ${e.message}`);
+          if (e instanceof ConfigError) {
+            throw new UsageError(`--batch: entry ${i}: ${e.message}`);
+          }
           throw e;
         }
       });
@@ -159,7 +230,11 @@ export function main(
     for (const [flag, kind] of Object.entries(FLAGS)) {
       const raw = v[flag] as string | undefined;
       if (raw === undefined) continue;
-      config[camel(flag)] = kind === "number" ? parseNumber(raw) : kind === "file" ? readJsonArray(flag, raw) : raw;
+      config[camel(flag)] = kind === "number"
+        ? parseNumber(raw)
+        : kind === "file"
+        ? readJsonArray(flag, raw)
+        : raw;
     }
     let plan: Plan;
     try {
@@ -167,7 +242,9 @@ export function main(
     } catch (e) {
       if (e instanceof ConfigError) {
         const top = e.field.split(/[.[]/)[0];
-        const detail = e.field === top ? e.message.slice(top.length + 2) : e.message;
+        const detail = e.field === top
+          ? e.message.slice(top.length + 2)
+          : e.message;
         throw new UsageError(`--${kebab(top)}: ${detail}`);
       }
       throw e;

@@ -27,11 +27,34 @@ export interface EngineExports {
   timeOfLogRho(u: number): number;
   dLogAlphaBar(t: number): number;
   dRho(t: number): number;
-  buildGrid(kind: number, steps: number, tStart: number, tEnd: number, kappa: number, out: number): void;
+  buildGrid(
+    kind: number,
+    steps: number,
+    tStart: number,
+    tEnd: number,
+    kappa: number,
+    out: number,
+  ): void;
   prepareGrid(steps: number, times: number): void;
-  evalSchedule(times: number, n: number, outAlphaBar: number, outRho: number): void;
-  buildRows(method: number, order: number, steps: number, out: number, quadratureRhoab: number): void;
-  buildStochastic(lambda: number, steps: number, out: number, noise: number): void;
+  evalSchedule(
+    times: number,
+    n: number,
+    outAlphaBar: number,
+    outRho: number,
+  ): void;
+  buildRows(
+    method: number,
+    order: number,
+    steps: number,
+    out: number,
+    quadratureRhoab: number,
+  ): void;
+  buildStochastic(
+    lambda: number,
+    steps: number,
+    out: number,
+    noise: number,
+  ): void;
   buildRk(id: number, steps: number, stages: number, rows: number): void;
   rkStages(id: number): number;
 }
@@ -41,7 +64,9 @@ let instance: EngineExports | undefined;
 
 /** Compiles the engine module once (synchronously: it is small). */
 function engineModule(): WebAssembly.Module {
-  module ??= new WebAssembly.Module(decodeBase64(ENGINE_WASM_BASE64) as BufferSource);
+  module ??= new WebAssembly.Module(
+    decodeBase64(ENGINE_WASM_BASE64) as BufferSource,
+  );
   return module;
 }
 
@@ -57,13 +82,15 @@ function engineModule(): WebAssembly.Module {
  * ```
  */
 export function engine(): EngineExports {
-  instance ??= new WebAssembly.Instance(engineModule()).exports as unknown as EngineExports;
+  instance ??= new WebAssembly.Instance(engineModule())
+    .exports as unknown as EngineExports;
   return instance;
 }
 
 /** Instantiates a fresh, independent engine (used to time instantiation). */
 export function instantiateEngine(): EngineExports {
-  return new WebAssembly.Instance(engineModule()).exports as unknown as EngineExports;
+  return new WebAssembly.Instance(engineModule())
+    .exports as unknown as EngineExports;
 }
 
 /** Copies `values` into engine memory at a fresh allocation and returns its address. */
@@ -79,6 +106,10 @@ export function allocArray(e: EngineExports, n: number): number {
 }
 
 /** Reads `n` doubles at `ptr` into a fresh Float64Array. */
-export function readArray(e: EngineExports, ptr: number, n: number): Float64Array {
+export function readArray(
+  e: EngineExports,
+  ptr: number,
+  n: number,
+): Float64Array {
   return new Float64Array(e.memory.buffer, ptr, n).slice();
 }

@@ -25,7 +25,11 @@ export interface EvalPoint {
 }
 
 /** The value fed to the network's time input at `p`. */
-export function timeInput(time: TimeSpec, discreteN: number, p: EvalPoint): number {
+export function timeInput(
+  time: TimeSpec,
+  discreteN: number,
+  p: EvalPoint,
+): number {
   switch (time.kind) {
     case "continuous":
       return time.scale * p.t;
@@ -39,7 +43,10 @@ export function timeInput(time: TimeSpec, discreteN: number, p: EvalPoint): numb
 }
 
 /** Coefficients of `ε = p·x + q·out` for a prediction type at `(ᾱ, ρ)`. */
-export function predictionToEps(prediction: PredictionType, p: EvalPoint): { p: number; q: number } {
+export function predictionToEps(
+  prediction: PredictionType,
+  p: EvalPoint,
+): { p: number; q: number } {
   const alpha = Math.sqrt(p.alphaBar);
   const sigma = alpha * p.rho;
   switch (prediction) {
@@ -64,7 +71,11 @@ export interface EpsMap {
 }
 
 /** The map for `manifest` at `point`, with guidance scale `w` (undefined: no guidance). */
-export function epsMap(manifest: ModelManifest, point: EvalPoint, w?: number): EpsMap {
+export function epsMap(
+  manifest: ModelManifest,
+  point: EvalPoint,
+  w?: number,
+): EpsMap {
   const { p, q } = predictionToEps(manifest.prediction, point);
   if (w === undefined) return { p, qc: q, qu: 0 };
   return { p, qc: q * w, qu: q * (1 - w) };

@@ -19,7 +19,12 @@ export type TimeSpec =
 export type PredictionType = "eps" | "x0" | "v" | "score";
 
 /** Tensor element types of extra (conditioning) inputs. */
-export type ExtraInputDtype = "float32" | "float64" | "int32" | "int64" | "bool";
+export type ExtraInputDtype =
+  | "float32"
+  | "float64"
+  | "int32"
+  | "int64"
+  | "bool";
 
 /** A conditioning input of the network. */
 export interface ExtraInput {
@@ -90,18 +95,39 @@ export function completeSde(sde: SdeSpec): SdeSpec {
  * @param raw the parsed JSON
  * @param where a name for messages when the manifest has no valid `name` (e.g. its path)
  */
-export function validateManifest(raw: unknown, where = "model.json"): ModelManifest {
-  if (!isObject(raw)) throw new ModelError(where, `manifest must be a JSON object (got ${describe(raw)})`, "manifest");
-  const name = typeof raw.name === "string" && raw.name.length > 0 ? raw.name : where;
+export function validateManifest(
+  raw: unknown,
+  where = "model.json",
+): ModelManifest {
+  if (!isObject(raw)) {
+    throw new ModelError(
+      where,
+      `manifest must be a JSON object (got ${describe(raw)})`,
+      "manifest",
+    );
+  }
+  const name = typeof raw.name === "string" && raw.name.length > 0
+    ? raw.name
+    : where;
   const bad = (field: string, allowed: string, value: unknown): never => {
-    throw new ModelError(name, `must be ${allowed} (got ${describe(value)})`, field);
+    throw new ModelError(
+      name,
+      `must be ${allowed} (got ${describe(value)})`,
+      field,
+    );
   };
   const finite = (field: string, v: unknown): number =>
-    typeof v === "number" && Number.isFinite(v) ? v : bad(field, "a finite number", v);
+    typeof v === "number" && Number.isFinite(v)
+      ? v
+      : bad(field, "a finite number", v);
   const str = (field: string, v: unknown): string =>
-    typeof v === "string" && v.length > 0 ? v : bad(field, "a non-empty string", v);
+    typeof v === "string" && v.length > 0
+      ? v
+      : bad(field, "a non-empty string", v);
 
-  if (raw.format !== undefined && raw.format !== "deis-model/1") bad("format", '"deis-model/1"', raw.format);
+  if (raw.format !== undefined && raw.format !== "deis-model/1") {
+    bad("format", '"deis-model/1"', raw.format);
+  }
   if (raw.name !== undefined) str("name", raw.name);
   const onnx = raw.onnx === undefined ? "model.onnx" : str("onnx", raw.onnx);
 
@@ -122,12 +148,16 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
   }
   if (sde.name === "vp-discrete") {
     const ac = sdeRaw.alphasCumprod;
-    if (!Array.isArray(ac) || ac.length < 2) bad("sde.alphasCumprod", "an array of at least 2 numbers", ac);
+    if (!Array.isArray(ac) || ac.length < 2) {
+      bad("sde.alphasCumprod", "an array of at least 2 numbers", ac);
+    }
     const arr = ac as unknown[];
     for (let i = 0; i < arr.length; i++) {
       const v = finite(`sde.alphasCumprod[${i}]`, arr[i]);
       if (!(v > 0 && v < 1)) bad(`sde.alphasCumprod[${i}]`, "in (0, 1)", v);
-      if (i > 0 && !(v < (arr[i - 1] as number))) bad(`sde.alphasCumprod[${i}]`, "strictly decreasing", v);
+      if (i > 0 && !(v < (arr[i - 1] as number))) {
+        bad(`sde.alphasCumprod[${i}]`, "strictly decreasing", v);
+      }
     }
     sde.alphasCumprod = arr as number[];
   }
@@ -140,7 +170,11 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
   }
 
   const tStart = finite("tStart", raw.tStart ?? 1);
-  const tEnd = finite("tEnd", raw.tEnd ?? (sde.name === "vp-discrete" ? 1 / sde.alphasCumprod!.length : 1e-3));
+  const tEnd = finite(
+    "tEnd",
+    raw.tEnd ??
+      (sde.name === "vp-discrete" ? 1 / sde.alphasCumprod!.length : 1e-3),
+  );
   if (!(tEnd >= 0 && tEnd < tStart)) bad("tEnd", "in [0, tStart)", tEnd);
 
   // time
@@ -157,7 +191,9 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
         break;
       }
       case "index":
-        if (sde.name !== "vp-discrete") bad("time.kind", '"index" only with sde "vp-discrete"', t.kind);
+        if (sde.name !== "vp-discrete") {
+          bad("time.kind", '"index" only with sde "vp-discrete"', t.kind);
+        }
         time = { kind: "index" };
         break;
       case "sigma":
@@ -171,50 +207,80 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
   }
 
   const prediction = (raw.prediction ?? "eps") as PredictionType;
-  if (!["eps", "x0", "v", "score"].includes(prediction)) bad("prediction", '"eps", "x0", "v" or "score"', prediction);
+  if (!["eps", "x0", "v", "score"].includes(prediction)) {
+    bad("prediction", '"eps", "x0", "v" or "score"', prediction);
+  }
 
   if (!Array.isArray(raw.sampleShape) || raw.sampleShape.length === 0) {
-    bad("sampleShape", "a non-empty array of positive integers", raw.sampleShape);
+    bad(
+      "sampleShape",
+      "a non-empty array of positive integers",
+      raw.sampleShape,
+    );
   }
   const sampleShape = (raw.sampleShape as unknown[]).map((d, i) =>
-    Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`sampleShape[${i}]`, "a positive integer", d)
+    Number.isSafeInteger(d) && (d as number) > 0
+      ? d as number
+      : bad(`sampleShape[${i}]`, "a positive integer", d)
   );
 
   const dtype = raw.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") bad("dtype", '"float32" or "float64"', dtype);
+  if (dtype !== "float32" && dtype !== "float64") {
+    bad("dtype", '"float32" or "float64"', dtype);
+  }
 
   const inputsRaw = raw.inputs ?? {};
-  if (!isObject(inputsRaw)) bad("inputs", 'an object {"x": name, "t": name}', inputsRaw);
+  if (!isObject(inputsRaw)) {
+    bad("inputs", 'an object {"x": name, "t": name}', inputsRaw);
+  }
   const ir = inputsRaw as Record<string, unknown>;
   const inputs = {
     x: ir.x === undefined ? "x" : str("inputs.x", ir.x),
     t: ir.t === undefined ? "t" : str("inputs.t", ir.t),
   };
-  if (inputs.x === inputs.t) bad("inputs.t", "different from inputs.x", inputs.t);
+  if (inputs.x === inputs.t) {
+    bad("inputs.t", "different from inputs.x", inputs.t);
+  }
   const output = raw.output === undefined ? "eps" : str("output", raw.output);
 
   const extraInputs: ExtraInput[] = [];
   if (raw.extraInputs !== undefined) {
-    if (!Array.isArray(raw.extraInputs)) bad("extraInputs", "an array", raw.extraInputs);
+    if (!Array.isArray(raw.extraInputs)) {
+      bad("extraInputs", "an array", raw.extraInputs);
+    }
     const seen = new Set([inputs.x, inputs.t]);
     (raw.extraInputs as unknown[]).forEach((e, i) => {
       const f = `extraInputs[${i}]`;
       if (!isObject(e)) bad(f, "an object", e);
       const o = e as Record<string, unknown>;
       const nm = str(`${f}.name`, o.name);
-      if (seen.has(nm)) bad(`${f}.name`, "a name not used by another input", nm);
+      if (seen.has(nm)) {
+        bad(`${f}.name`, "a name not used by another input", nm);
+      }
       seen.add(nm);
       const dt = o.dtype ?? "float32";
-      if (!["float32", "float64", "int32", "int64", "bool"].includes(dt as string)) {
-        bad(`${f}.dtype`, '"float32", "float64", "int32", "int64" or "bool"', dt);
+      if (
+        !["float32", "float64", "int32", "int64", "bool"].includes(dt as string)
+      ) {
+        bad(
+          `${f}.dtype`,
+          '"float32", "float64", "int32", "int64" or "bool"',
+          dt,
+        );
       }
       const shp = o.shape ?? [];
-      if (!Array.isArray(shp)) bad(`${f}.shape`, "an array of positive integers", shp);
+      if (!Array.isArray(shp)) {
+        bad(`${f}.shape`, "an array of positive integers", shp);
+      }
       const shape = (shp as unknown[]).map((d, j) =>
-        Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`${f}.shape[${j}]`, "a positive integer", d)
+        Number.isSafeInteger(d) && (d as number) > 0
+          ? d as number
+          : bad(`${f}.shape[${j}]`, "a positive integer", d)
       );
       const ex: ExtraInput = { name: nm, dtype: dt as ExtraInputDtype, shape };
-      if (o.null !== undefined && o.null !== null) ex.null = finite(`${f}.null`, o.null);
+      if (o.null !== undefined && o.null !== null) {
+        ex.null = finite(`${f}.null`, o.null);
+      }
       extraInputs.push(ex);
     });
   }
@@ -222,7 +288,9 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
   let dataRange: [number, number] | undefined;
   if (raw.dataRange !== undefined) {
     const dr = raw.dataRange;
-    if (!Array.isArray(dr) || dr.length !== 2) bad("dataRange", "[min, max]", dr);
+    if (!Array.isArray(dr) || dr.length !== 2) {
+      bad("dataRange", "[min, max]", dr);
+    }
     const lo = finite("dataRange[0]", (dr as unknown[])[0]);
     const hi = finite("dataRange[1]", (dr as unknown[])[1]);
     if (!(hi > lo)) bad("dataRange[1]", "greater than dataRange[0]", hi);
@@ -230,7 +298,9 @@ export function validateManifest(raw: unknown, where = "model.json"): ModelManif
   }
 
   const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(raw)) if (!KNOWN_KEYS.has(k)) extra[k] = v;
+  for (const [k, v] of Object.entries(raw)) {
+    if (!KNOWN_KEYS.has(k)) extra[k] = v;
+  }
 
   return {
     format: "deis-model/1",

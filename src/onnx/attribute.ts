@@ -6,7 +6,7 @@
 
 import { ProtoWriter } from "./protobuf.ts";
 import { encodeTensor } from "./tensor.ts";
-import { AttributeType, type AttributeSpec } from "./types.ts";
+import { type AttributeSpec, AttributeType } from "./types.ts";
 
 /** Encodes an `AttributeProto` message. */
 export function encodeAttribute(a: AttributeSpec): Uint8Array {

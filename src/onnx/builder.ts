@@ -21,7 +21,11 @@ export type AttributeInput = number | AttributeValue;
 
 function toAttribute(name: string, v: AttributeInput): AttributeSpec {
   if (typeof v === "number") {
-    if (!Number.isSafeInteger(v)) throw new RangeError(`attribute ${name}: ${v} is not an integer; use {kind:"float"}`);
+    if (!Number.isSafeInteger(v)) {
+      throw new RangeError(
+        `attribute ${name}: ${v} is not an integer; use {kind:"float"}`,
+      );
+    }
     return { name, value: { kind: "int", value: v } };
   }
   return { name, value: v };
@@ -37,7 +41,10 @@ export class GraphBuilder {
   readonly #used = new Set<string>();
   #counter = 0;
 
-  /** @param name graph name */
+  /**
+   * Starts an empty graph.
+   * @param name graph name
+   */
   constructor(name: string) {
     this.#name = name;
   }
@@ -63,7 +70,12 @@ export class GraphBuilder {
   }
 
   /** Adds a constant tensor (initializer); returns its name. A `name` is generated when omitted. */
-  constant(type: ElemType, dims: readonly number[], data: TensorSpec["data"], name?: string): string {
+  constant(
+    type: ElemType,
+    dims: readonly number[],
+    data: TensorSpec["data"],
+    name?: string,
+  ): string {
     const n = name === undefined ? this.#fresh("const") : this.#claim(name);
     this.#initializers.push({ name: n, type, dims, data });
     return n;
@@ -71,7 +83,12 @@ export class GraphBuilder {
 
   /** Adds a scalar constant (rank 0) of the given type. */
   scalar(type: ElemType, value: number | bigint, name?: string): string {
-    return this.constant(type, [], type === "int64" ? [BigInt(value)] : [Number(value)], name);
+    return this.constant(
+      type,
+      [],
+      type === "int64" ? [BigInt(value)] : [Number(value)],
+      name,
+    );
   }
 
   /**
@@ -87,7 +104,9 @@ export class GraphBuilder {
     attributes: Record<string, AttributeInput> = {},
     outputName?: string,
   ): string {
-    const out = outputName === undefined ? this.#fresh(opType.toLowerCase()) : this.#claim(outputName);
+    const out = outputName === undefined
+      ? this.#fresh(opType.toLowerCase())
+      : this.#claim(outputName);
     this.#nodes.push({
       opType,
       inputs,

@@ -18,7 +18,9 @@ export function checkGraph(g: GraphSpec): void {
   const defined = new Set<string>();
   const define = (name: string, what: string) => {
     if (name === "") throw new Error(`graph ${g.name}: empty ${what} name`);
-    if (defined.has(name)) throw new Error(`graph ${g.name}: ${what} '${name}' is defined twice`);
+    if (defined.has(name)) {
+      throw new Error(`graph ${g.name}: ${what} '${name}' is defined twice`);
+    }
     defined.add(name);
   };
   for (const i of g.inputs) define(i.name, "input");
@@ -27,13 +29,19 @@ export function checkGraph(g: GraphSpec): void {
     for (const i of n.inputs) {
       // An empty input name means "optional input not given".
       if (i !== "" && !defined.has(i)) {
-        throw new Error(`graph ${g.name}: node ${n.name ?? n.opType} uses '${i}' before it is defined`);
+        throw new Error(
+          `graph ${g.name}: node ${
+            n.name ?? n.opType
+          } uses '${i}' before it is defined`,
+        );
       }
     }
     for (const o of n.outputs) define(o, "node output");
   }
   for (const o of g.outputs) {
-    if (!defined.has(o.name)) throw new Error(`graph ${g.name}: output '${o.name}' is never produced`);
+    if (!defined.has(o.name)) {
+      throw new Error(`graph ${g.name}: output '${o.name}' is never produced`);
+    }
   }
 }
 

@@ -24,7 +24,9 @@ function encodeEntry(key: string, value: string): Uint8Array {
 
 /** Encodes a model as the bytes of an ONNX file. Deterministic: equal specs give equal bytes. */
 export function encodeModel(m: ModelSpec): Uint8Array {
-  if (m.opsets.length === 0) throw new Error("model: at least one opset import is required");
+  if (m.opsets.length === 0) {
+    throw new Error("model: at least one opset import is required");
+  }
   const w = new ProtoWriter();
   w.int(1, m.irVersion); // ir_version
   if (m.producerName !== undefined) w.string(2, m.producerName); // producer_name

@@ -50,7 +50,9 @@ export class ProtoWriter {
   rawVarint(value: number | bigint): void {
     let v: bigint;
     if (typeof value === "number") {
-      if (!Number.isSafeInteger(value)) throw new RangeError(`varint: ${value} is not a safe integer`);
+      if (!Number.isSafeInteger(value)) {
+        throw new RangeError(`varint: ${value} is not a safe integer`);
+      }
       if (value >= 0 && value < 0x80) {
         this.#pushByte(value);
         return;

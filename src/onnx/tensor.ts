@@ -12,7 +12,9 @@ import { DataType, type TensorSpec } from "./types.ts";
 export function elementCount(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) {
-    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`tensor dim ${d} is not a non-negative integer`);
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(`tensor dim ${d} is not a non-negative integer`);
+    }
     n *= d;
   }
   return n;
@@ -22,7 +24,11 @@ export function elementCount(dims: readonly number[]): number {
 export function tensorRawData(t: TensorSpec): Uint8Array {
   const n = elementCount(t.dims);
   if (t.data.length !== n) {
-    throw new RangeError(`tensor ${t.name}: ${t.data.length} values for dims [${t.dims.join(", ")}]`);
+    throw new RangeError(
+      `tensor ${t.name}: ${t.data.length} values for dims [${
+        t.dims.join(", ")
+      }]`,
+    );
   }
   const bytes = new Uint8Array(n * (t.type === "float" ? 4 : 8));
   const dv = new DataView(bytes.buffer);
@@ -37,7 +43,9 @@ export function tensorRawData(t: TensorSpec): Uint8Array {
         break;
       case "int64": {
         if (typeof v === "number" && !Number.isSafeInteger(v)) {
-          throw new RangeError(`tensor ${t.name}: int64 value ${v} is not a safe integer`);
+          throw new RangeError(
+            `tensor ${t.name}: int64 value ${v} is not a safe integer`,
+          );
         }
         dv.setBigInt64(i * 8, BigInt(v), true);
         break;

@@ -28,8 +28,11 @@ export const AttributeType = {
 
 /** A dense constant tensor (a graph initializer or a tensor attribute). */
 export interface TensorSpec {
+  /** Value name the graph refers to. */
   name: string;
+  /** Element type. */
   type: ElemType;
+  /** Shape; `[]` for a scalar. */
   dims: readonly number[];
   /** Row-major values; `bigint` or integral numbers for int64. */
   data: ArrayLike<number> | ArrayLike<bigint>;
@@ -40,10 +43,13 @@ export type Dim = number | string | null;
 
 /** A graph input or output: a name, element type and shape. */
 export interface ValueInfoSpec {
+  /** Value name. */
   name: string;
+  /** Element type. */
   type: ElemType;
   /** Omit for an unknown rank. */
   shape?: readonly Dim[];
+  /** Free-form description. */
   docString?: string;
 }
 
@@ -59,35 +65,51 @@ export type AttributeValue =
 
 /** A named attribute. */
 export interface AttributeSpec {
+  /** Attribute name, e.g. `axis`. */
   name: string;
+  /** Attribute value and kind. */
   value: AttributeValue;
 }
 
 /** One operator application. */
 export interface NodeSpec {
+  /** Operator name, e.g. `Add`. */
   opType: string;
+  /** Input value names, in the operator's order (`""` for an omitted optional input). */
   inputs: readonly string[];
+  /** Output value names. */
   outputs: readonly string[];
+  /** Node name (for diagnostics). */
   name?: string;
   /** Operator domain; empty (the default ONNX domain) when omitted. */
   domain?: string;
+  /** Attributes, written in the given order. */
   attributes?: readonly AttributeSpec[];
+  /** Free-form description. */
   docString?: string;
 }
 
 /** A computation graph. Nodes must be in topological order. */
 export interface GraphSpec {
+  /** Graph name. */
   name: string;
+  /** Nodes in topological order. */
   nodes: readonly NodeSpec[];
+  /** Constant tensors. */
   initializers: readonly TensorSpec[];
+  /** Graph inputs (runtime feeds). */
   inputs: readonly ValueInfoSpec[];
+  /** Graph outputs. */
   outputs: readonly ValueInfoSpec[];
+  /** Free-form description. */
   docString?: string;
 }
 
 /** An operator-set import: a domain ("" is the default ONNX domain) and its version. */
 export interface OpsetSpec {
+  /** Operator domain; `""` for the default ONNX domain. */
   domain: string;
+  /** Operator-set version, e.g. 17. */
   version: number;
 }
 
@@ -95,12 +117,19 @@ export interface OpsetSpec {
 export interface ModelSpec {
   /** ONNX IR version (e.g. 8 for opset 17). */
   irVersion: number;
+  /** Operator-set imports (at least one). */
   opsets: readonly OpsetSpec[];
+  /** The main graph. */
   graph: GraphSpec;
+  /** Name of the tool that wrote the model. */
   producerName?: string;
+  /** Version of that tool. */
   producerVersion?: string;
+  /** Model namespace (reverse-DNS style). */
   domain?: string;
+  /** Model version number. */
   modelVersion?: number;
+  /** Free-form description. */
   docString?: string;
   /** Free-form key/value metadata (`metadata_props`), written in the given order. */
   metadata?: readonly (readonly [string, string])[];

@@ -11,7 +11,9 @@ import { DataType, type Dim, type ValueInfoSpec } from "./types.ts";
 function encodeDim(d: Dim): Uint8Array {
   const w = new ProtoWriter();
   if (typeof d === "number") {
-    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`dimension ${d} is not a non-negative integer`);
+    if (!Number.isSafeInteger(d) || d < 0) {
+      throw new RangeError(`dimension ${d} is not a non-negative integer`);
+    }
     w.int(1, d); // dim_value
   } else if (typeof d === "string") {
     w.string(2, d); // dim_param

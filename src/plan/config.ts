@@ -65,7 +65,12 @@ export interface NormalizedConfig {
 }
 
 /** Names accepted for each enumerated field. */
-export const SDE_NAMES: readonly SdeName[] = ["vp-linear", "vp-cosine", "vp-discrete", "ve"];
+export const SDE_NAMES: readonly SdeName[] = [
+  "vp-linear",
+  "vp-cosine",
+  "vp-discrete",
+  "ve",
+];
 /** Built-in grids. */
 export const GRID_NAMES: readonly GridName[] = [
   "time-uniform",
@@ -86,7 +91,14 @@ export const METHOD_NAMES: readonly MethodName[] = [
   "ei-score",
 ];
 /** ρRK tableaus. */
-export const RK_NAMES: readonly RkName[] = ["euler", "midpoint2", "heun2", "ralston3", "kutta3", "rk4"];
+export const RK_NAMES: readonly RkName[] = [
+  "euler",
+  "midpoint2",
+  "heun2",
+  "ralston3",
+  "kutta3",
+  "rk4",
+];
 /** Largest number of steps a plan may have. */
 export const MAX_STEPS = 10_000;
 /** Longest vp-discrete table accepted. */
@@ -113,35 +125,68 @@ const CONFIG_KEYS = [
 
 const MULTISTEP: readonly MethodName[] = ["tab", "rhoab", "logrho", "ipndm"];
 
-function oneOf<T extends string>(field: string, value: unknown, names: readonly T[]): T {
+function oneOf<T extends string>(
+  field: string,
+  value: unknown,
+  names: readonly T[],
+): T {
   if (typeof value !== "string" || !names.includes(value as T)) {
     throw new ConfigError(field, `one of ${names.join(", ")}`, value);
   }
   return value as T;
 }
 
-function finite(field: string, value: unknown, lo: number, hi: number, loOpen: boolean, hiOpen: boolean): number {
-  const allowed = `a finite number in ${loOpen ? "(" : "["}${lo}, ${hi}${hiOpen ? ")" : "]"}`;
-  if (typeof value !== "number" || !Number.isFinite(value)) throw new ConfigError(field, allowed, value);
-  if ((loOpen ? value <= lo : value < lo) || (hiOpen ? value >= hi : value > hi)) {
+function finite(
+  field: string,
+  value: unknown,
+  lo: number,
+  hi: number,
+  loOpen: boolean,
+  hiOpen: boolean,
+): number {
+  const allowed = `a finite number in ${loOpen ? "(" : "["}${lo}, ${hi}${
+    hiOpen ? ")" : "]"
+  }`;
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new ConfigError(field, allowed, value);
+  }
+  if (
+    (loOpen ? value <= lo : value < lo) || (hiOpen ? value >= hi : value > hi)
+  ) {
     throw new ConfigError(field, allowed, value);
   }
   return value;
 }
 
-function integer(field: string, value: unknown, lo: number, hi: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < lo || value > hi) {
+function integer(
+  field: string,
+  value: unknown,
+  lo: number,
+  hi: number,
+): number {
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < lo ||
+    value > hi
+  ) {
     throw new ConfigError(field, `an integer in [${lo}, ${hi}]`, value);
   }
   return value;
 }
 
-function numberArray(field: string, value: unknown, minLength: number, maxLength: number): Float64Array {
-  const ok = Array.isArray(value) || value instanceof Float64Array || value instanceof Float32Array;
+function numberArray(
+  field: string,
+  value: unknown,
+  minLength: number,
+  maxLength: number,
+): Float64Array {
+  const ok = Array.isArray(value) || value instanceof Float64Array ||
+    value instanceof Float32Array;
   const allowed = `an array of ${minLength} to ${maxLength} finite numbers`;
   if (!ok) throw new ConfigError(field, allowed, value);
   const arr = value as ArrayLike<unknown>;
-  if (arr.length < minLength || arr.length > maxLength) throw new ConfigError(field, allowed, value);
+  if (arr.length < minLength || arr.length > maxLength) {
+    throw new ConfigError(field, allowed, value);
+  }
   const out = new Float64Array(arr.length);
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
@@ -162,7 +207,9 @@ export function timeRange(
   sde: SdeName,
   tableLength: number,
 ): { lo: number; hi: number; loOpen: boolean; hiOpen: boolean } {
-  if (sde === "vp-discrete") return { lo: 1 / tableLength, hi: 1, loOpen: false, hiOpen: false };
+  if (sde === "vp-discrete") {
+    return { lo: 1 / tableLength, hi: 1, loOpen: false, hiOpen: false };
+  }
   if (sde === "vp-cosine") return { lo: 0, hi: 1, loOpen: true, hiOpen: true };
   if (sde === "ve") return { lo: 0, hi: 1, loOpen: false, hiOpen: false };
   return { lo: 0, hi: 1, loOpen: true, hiOpen: false };
@@ -185,7 +232,12 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   const raw = config as Record<string, unknown>;
   for (const key of Object.keys(raw)) {
     if (!(CONFIG_KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError(key, `one of the keys ${CONFIG_KEYS.join(", ")}`, raw[key], "is not a known key");
+      throw new ConfigError(
+        key,
+        `one of the keys ${CONFIG_KEYS.join(", ")}`,
+        raw[key],
+        "is not a known key",
+      );
     }
   }
   const has = (k: string) => raw[k] !== undefined;
@@ -194,20 +246,36 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   let betaMin = 0.1, betaMax = 20, sigmaMin = 0.01, sigmaMax = 50;
   let alphasCumprod: Float64Array | null = null;
   if (sde === "vp-linear") {
-    if (has("betaMin")) betaMin = finite("betaMin", raw.betaMin, 0, 1000, false, false);
-    if (has("betaMax")) betaMax = finite("betaMax", raw.betaMax, 0, 1000, true, false);
+    if (has("betaMin")) {
+      betaMin = finite("betaMin", raw.betaMin, 0, 100, false, false);
+    }
+    if (has("betaMax")) {
+      betaMax = finite("betaMax", raw.betaMax, 0, 100, true, false);
+    }
     if (betaMax <= betaMin) {
-      throw new ConfigError("betaMax", `a finite number in (betaMin = ${betaMin}, 1000]`, betaMax);
+      throw new ConfigError(
+        "betaMax",
+        `a finite number in (betaMin = ${betaMin}, 100]`,
+        betaMax,
+      );
     }
   } else {
     if (has("betaMin")) notFor("betaMin", raw.betaMin, "to sde vp-linear");
     if (has("betaMax")) notFor("betaMax", raw.betaMax, "to sde vp-linear");
   }
   if (sde === "ve") {
-    if (has("sigmaMin")) sigmaMin = finite("sigmaMin", raw.sigmaMin, 0, 1e6, true, false);
-    if (has("sigmaMax")) sigmaMax = finite("sigmaMax", raw.sigmaMax, 0, 1e6, true, false);
+    if (has("sigmaMin")) {
+      sigmaMin = finite("sigmaMin", raw.sigmaMin, 0, 1e6, true, false);
+    }
+    if (has("sigmaMax")) {
+      sigmaMax = finite("sigmaMax", raw.sigmaMax, 0, 1e6, true, false);
+    }
     if (sigmaMax <= sigmaMin) {
-      throw new ConfigError("sigmaMax", `a finite number in (sigmaMin = ${sigmaMin}, 1e6]`, sigmaMax);
+      throw new ConfigError(
+        "sigmaMax",
+        `a finite number in (sigmaMin = ${sigmaMin}, 1e6]`,
+        sigmaMax,
+      );
     }
   } else {
     if (has("sigmaMin")) notFor("sigmaMin", raw.sigmaMin, "to sde ve");
@@ -215,26 +283,50 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   }
   if (sde === "vp-discrete") {
     if (!has("alphasCumprod")) {
-      throw new ConfigError("alphasCumprod", "a strictly decreasing array in (0, 1)", undefined, "is required by sde vp-discrete");
+      throw new ConfigError(
+        "alphasCumprod",
+        "a strictly decreasing array in (0, 1)",
+        undefined,
+        "is required by sde vp-discrete",
+      );
     }
-    alphasCumprod = numberArray("alphasCumprod", raw.alphasCumprod, 2, MAX_TABLE);
+    alphasCumprod = numberArray(
+      "alphasCumprod",
+      raw.alphasCumprod,
+      2,
+      MAX_TABLE,
+    );
     for (let i = 0; i < alphasCumprod.length; i++) {
       const v = alphasCumprod[i];
-      if (!(v > 0 && v < 1)) throw new ConfigError(`alphasCumprod[${i}]`, "a number in (0, 1)", v);
+      if (!(v > 0 && v < 1)) {
+        throw new ConfigError(`alphasCumprod[${i}]`, "a number in (0, 1)", v);
+      }
       if (i > 0 && !(v < alphasCumprod[i - 1])) {
-        throw new ConfigError(`alphasCumprod[${i}]`, `less than alphasCumprod[${i - 1}] = ${alphasCumprod[i - 1]} (strictly decreasing)`, v);
+        throw new ConfigError(
+          `alphasCumprod[${i}]`,
+          `less than alphasCumprod[${i - 1}] = ${
+            alphasCumprod[i - 1]
+          } (strictly decreasing)`,
+          v,
+        );
       }
     }
   } else if (has("alphasCumprod")) {
     notFor("alphasCumprod", raw.alphasCumprod, "to sde vp-discrete");
   }
   const range = timeRange(sde, alphasCumprod?.length ?? 0);
-  const rangeText = `${range.loOpen ? "(" : "["}${range.lo}, ${range.hi}${range.hiOpen ? ")" : "]"}`;
+  const rangeText = `${range.loOpen ? "(" : "["}${range.lo}, ${range.hi}${
+    range.hiOpen ? ")" : "]"
+  }`;
 
-  const method = has("method") ? oneOf("method", raw.method, METHOD_NAMES) : "tab";
+  const method = has("method")
+    ? oneOf("method", raw.method, METHOD_NAMES)
+    : "tab";
   let order = MULTISTEP.includes(method) ? 3 : 0;
   if (has("order")) {
-    if (method === "rhork") notFor("order", raw.order, "to multistep methods (rhork is set by rk)");
+    if (method === "rhork") {
+      notFor("order", raw.order, "to multistep methods (rhork is set by rk)");
+    }
     const max = MULTISTEP.includes(method) ? 3 : 0;
     order = integer("order", raw.order, 0, max);
   }
@@ -247,7 +339,12 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   if (has("lambda")) {
     lambda = finite("lambda", raw.lambda, 0, 100, false, false);
     if (lambda > 0 && method !== "ddim") {
-      throw new ConfigError("lambda", "0 unless method is ddim", lambda, "> 0 needs method ddim (stochastic DDIM)");
+      throw new ConfigError(
+        "lambda",
+        "0 unless method is ddim",
+        lambda,
+        "> 0 needs method ddim (stochastic DDIM)",
+      );
     }
   }
 
@@ -258,31 +355,66 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   let kappa = NaN;
   if (has("timesteps")) {
     if (has("grid") && raw.grid !== "custom") {
-      throw new ConfigError("grid", `absent or "custom" when timesteps is given`, raw.grid);
+      throw new ConfigError(
+        "grid",
+        `absent or "custom" when timesteps is given`,
+        raw.grid,
+      );
     }
-    if (has("kappa")) notFor("kappa", raw.kappa, "to grids time-power and karras");
-    if (has("tStart")) notFor("tStart", raw.tStart, "to built-in grids (timesteps[0] is T)");
-    if (has("tEnd")) notFor("tEnd", raw.tEnd, "to built-in grids (the last timestep is ε)");
+    if (has("kappa")) {
+      notFor("kappa", raw.kappa, "to grids time-power and karras");
+    }
+    if (has("tStart")) {
+      notFor("tStart", raw.tStart, "to built-in grids (timesteps[0] is T)");
+    }
+    if (has("tEnd")) {
+      notFor("tEnd", raw.tEnd, "to built-in grids (the last timestep is ε)");
+    }
     timesteps = numberArray("timesteps", raw.timesteps, 2, MAX_STEPS + 1);
     for (let i = 0; i < timesteps.length; i++) {
       const v = timesteps[i];
       const below = range.loOpen ? v <= range.lo : v < range.lo;
       const above = range.hiOpen ? v >= range.hi : v > range.hi;
-      if (below || above) throw new ConfigError(`timesteps[${i}]`, `a time in ${rangeText} for sde ${sde}`, v);
+      if (below || above) {
+        throw new ConfigError(
+          `timesteps[${i}]`,
+          `a time in ${rangeText} for sde ${sde}`,
+          v,
+        );
+      }
       if (i > 0 && !(v < timesteps[i - 1])) {
-        throw new ConfigError(`timesteps[${i}]`, `less than timesteps[${i - 1}] = ${timesteps[i - 1]} (strictly decreasing)`, v);
+        throw new ConfigError(
+          `timesteps[${i}]`,
+          `less than timesteps[${i - 1}] = ${
+            timesteps[i - 1]
+          } (strictly decreasing)`,
+          v,
+        );
       }
     }
     grid = "custom";
     steps = timesteps.length - 1;
     if (has("steps") && raw.steps !== steps) {
-      throw new ConfigError("steps", `timesteps.length − 1 = ${steps}`, raw.steps);
+      throw new ConfigError(
+        "steps",
+        `timesteps.length − 1 = ${steps}`,
+        raw.steps,
+      );
     }
     tStart = timesteps[0];
     tEnd = timesteps[steps];
   } else {
-    grid = has("grid") ? oneOf("grid", raw.grid, [...GRID_NAMES, "custom"] as const) : "time-quadratic";
-    if (grid === "custom") throw new ConfigError("timesteps", "an array when grid is custom", undefined, "is required by grid custom");
+    grid = has("grid")
+      ? oneOf("grid", raw.grid, [...GRID_NAMES, "custom"] as const)
+      : "time-quadratic";
+    if (grid === "custom") {
+      throw new ConfigError(
+        "timesteps",
+        "an array when grid is custom",
+        undefined,
+        "is required by grid custom",
+      );
+    }
     steps = has("steps") ? integer("steps", raw.steps, 1, MAX_STEPS) : 10;
     const defaults = {
       "vp-linear": [1, 1e-3],
@@ -290,13 +422,30 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
       "vp-discrete": [1, range.lo],
       "ve": [1, 1e-3],
     }[sde];
-    tStart = has("tStart") ? finite("tStart", raw.tStart, range.lo, range.hi, range.loOpen, range.hiOpen) : defaults[0];
-    tEnd = has("tEnd") ? finite("tEnd", raw.tEnd, range.lo, range.hi, range.loOpen, range.hiOpen) : defaults[1];
-    if (!(tEnd < tStart)) throw new ConfigError("tEnd", `a time below tStart = ${tStart}`, tEnd);
+    tStart = has("tStart")
+      ? finite(
+        "tStart",
+        raw.tStart,
+        range.lo,
+        range.hi,
+        range.loOpen,
+        range.hiOpen,
+      )
+      : defaults[0];
+    tEnd = has("tEnd")
+      ? finite("tEnd", raw.tEnd, range.lo, range.hi, range.loOpen, range.hiOpen)
+      : defaults[1];
+    if (!(tEnd < tStart)) {
+      throw new ConfigError("tEnd", `a time below tStart = ${tStart}`, tEnd);
+    }
     if (grid === "time-uniform") kappa = 1;
     else if (grid === "time-quadratic") kappa = 2;
     else if (grid === "time-power" || grid === "karras") {
-      kappa = has("kappa") ? finite("kappa", raw.kappa, 0, 100, true, false) : grid === "karras" ? 7 : 2;
+      kappa = has("kappa")
+        ? finite("kappa", raw.kappa, 0, 100, true, false)
+        : grid === "karras"
+        ? 7
+        : 2;
     }
     if (has("kappa") && grid !== "time-power" && grid !== "karras") {
       notFor("kappa", raw.kappa, "to grids time-power and karras");

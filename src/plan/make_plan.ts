@@ -6,8 +6,19 @@
  */
 
 import { ConfigError, NumericalError } from "../errors.ts";
-import { allocArray, engine, type EngineExports, pushArray, readArray } from "../coefficients/engine.ts";
-import { normalizeConfig, type NormalizedConfig, type PlanConfig, RK_NAMES } from "./config.ts";
+import {
+  allocArray,
+  engine,
+  type EngineExports,
+  pushArray,
+  readArray,
+} from "../coefficients/engine.ts";
+import {
+  normalizeConfig,
+  type NormalizedConfig,
+  type PlanConfig,
+  RK_NAMES,
+} from "./config.ts";
 import type { Plan, RkStage, SdeSpec } from "./types.ts";
 
 const METHOD_IDS: Record<string, number> = {
@@ -36,9 +47,15 @@ function selectSde(e: EngineExports, c: NormalizedConfig): void {
 }
 
 function sdeSpec(c: NormalizedConfig): SdeSpec {
-  if (c.sde === "vp-linear") return { name: c.sde, betaMin: c.betaMin, betaMax: c.betaMax };
-  if (c.sde === "ve") return { name: c.sde, sigmaMin: c.sigmaMin, sigmaMax: c.sigmaMax };
-  if (c.sde === "vp-discrete") return { name: c.sde, alphasCumprod: Array.from(c.alphasCumprod!) };
+  if (c.sde === "vp-linear") {
+    return { name: c.sde, betaMin: c.betaMin, betaMax: c.betaMax };
+  }
+  if (c.sde === "ve") {
+    return { name: c.sde, sigmaMin: c.sigmaMin, sigmaMax: c.sigmaMax };
+  }
+  if (c.sde === "vp-discrete") {
+    return { name: c.sde, alphasCumprod: Array.from(c.alphasCumprod!) };
+  }
   return { name: c.sde };
 }
 
@@ -50,12 +67,16 @@ function gridTimes(e: EngineExports, c: NormalizedConfig): Float64Array {
   const times = readArray(e, out, c.steps + 1);
   for (let i = 1; i < times.length; i++) {
     if (!(times[i] < times[i - 1])) {
-      const field = c.grid === "karras" || c.grid === "time-power" ? "kappa" : "steps";
+      const field = c.grid === "karras" || c.grid === "time-power"
+        ? "kappa"
+        : "steps";
       throw new ConfigError(
         field,
         "a value whose grid has distinct float64 times",
         field === "kappa" ? c.kappa : c.steps,
-        `gives a grid that is not strictly decreasing at index ${i} (${times[i - 1]}, ${times[i]})`,
+        `gives a grid that is not strictly decreasing at index ${i} (${
+          times[i - 1]
+        }, ${times[i]})`,
       );
     }
   }
@@ -65,14 +86,25 @@ function gridTimes(e: EngineExports, c: NormalizedConfig): Float64Array {
 function checkFinite(name: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
-      throw new NumericalError(`${name}[${i}] is ${values[i]}: the configuration is outside what float64 can represent`);
+      throw new NumericalError(
+        `${name}[${i}] is ${
+          values[i]
+        }: the configuration is outside what float64 can represent`,
+      );
     }
   }
 }
 
+/** A plain array with −0 turned into 0, so that plans survive a JSON round trip unchanged. */
+function plain(values: Float64Array): number[] {
+  return Array.from(values, (v) => (v === 0 ? 0 : v));
+}
+
 function toRows(flat: Float64Array, stride: number): number[][] {
   const rows: number[][] = [];
-  for (let i = 0; i < flat.length; i += stride) rows.push(Array.from(flat.subarray(i, i + stride)));
+  for (let i = 0; i < flat.length; i += stride) {
+    rows.push(plain(flat.subarray(i, i + stride)));
+  }
   return rows;
 }
 
@@ -98,7 +130,10 @@ export interface BuildOptions {
 }
 
 /** Builds a plan from an already normalised configuration. */
-export function buildPlan(c: NormalizedConfig, options: BuildOptions = {}): Plan {
+export function buildPlan(
+  c: NormalizedConfig,
+  options: BuildOptions = {},
+): Plan {
   const e = engine();
   selectSde(e, c);
   try {
@@ -139,7 +174,7 @@ export function buildPlan(c: NormalizedConfig, options: BuildOptions = {}): Plan
             alphaBar: flat[o + 1],
             rho: flat[o + 2],
             xCoef: flat[o + 3],
-            coefs: Array.from(flat.subarray(o + 4, o + 4 + m)),
+            coefs: plain(flat.subarray(o + 4, o + 4 + m)),
           });
           evalTimes.push(flat[o]);
         }
@@ -154,12 +189,18 @@ export function buildPlan(c: NormalizedConfig, options: BuildOptions = {}): Plan
       checkFinite("rows", rowFlat);
       checkFinite("noise", noiseArr);
       rows = toRows(rowFlat, 2);
-      noise = Array.from(noiseArr);
+      noise = plain(noiseArr);
       evalTimes = Array.from(times.subarray(0, steps));
     } else {
       const stride = c.order + 2;
       const rowPtr = allocArray(e, steps * stride);
-      e.buildRows(METHOD_IDS[c.method], c.order, steps, rowPtr, options.rhoabByQuadrature ? 1 : 0);
+      e.buildRows(
+        METHOD_IDS[c.method],
+        c.order,
+        steps,
+        rowPtr,
+        options.rhoabByQuadrature ? 1 : 0,
+      );
       const rowFlat = readArray(e, rowPtr, steps * stride);
       checkFinite("rows", rowFlat);
       rows = toRows(rowFlat, stride);

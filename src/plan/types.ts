@@ -9,7 +9,12 @@
 export type SdeName = "vp-linear" | "vp-cosine" | "vp-discrete" | "ve";
 
 /** Names of the built-in time grids. */
-export type GridName = "time-uniform" | "time-quadratic" | "time-power" | "logrho" | "karras";
+export type GridName =
+  | "time-uniform"
+  | "time-quadratic"
+  | "time-power"
+  | "logrho"
+  | "karras";
 
 /** Names of the sampling methods. */
 export type MethodName =
@@ -23,7 +28,13 @@ export type MethodName =
   | "ei-score";
 
 /** Names of the ρRK tableaus. */
-export type RkName = "euler" | "midpoint2" | "heun2" | "ralston3" | "kutta3" | "rk4";
+export type RkName =
+  | "euler"
+  | "midpoint2"
+  | "heun2"
+  | "ralston3"
+  | "kutta3"
+  | "rk4";
 
 /** The SDE of a plan, with every parameter filled in. */
 export interface SdeSpec {

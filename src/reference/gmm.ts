@@ -8,12 +8,19 @@
  */
 
 import type { Rng } from "./random.ts";
-import { asReferenceSde, type ReferenceSde, type ReferenceSdeSpec } from "./sde.ts";
+import {
+  asReferenceSde,
+  type ReferenceSde,
+  type ReferenceSdeSpec,
+} from "./sde.ts";
 
 /** A mixture as written in JSON: K weights (need not sum to 1), K×D means, K×D standard deviations. */
 export interface GmmSpec {
+  /** K positive weights π_k (normalised on use). */
   weights: number[];
+  /** K rows of D means μ_k. */
   means: number[][];
+  /** K rows of D positive standard deviations s_k. */
   stds: number[][];
   /** Sample shape, product D; defaults to `[D]`. */
   shape?: number[];
@@ -45,38 +52,64 @@ function fail(msg: string): never {
 export function gmmFromSpec(spec: GmmSpec): Gmm {
   if (spec === null || typeof spec !== "object") fail("not an object");
   const { weights, means, stds } = spec;
-  if (!Array.isArray(weights) || weights.length === 0) fail("'weights' must be a non-empty array");
+  if (!Array.isArray(weights) || weights.length === 0) {
+    fail("'weights' must be a non-empty array");
+  }
   const k = weights.length;
-  if (!Array.isArray(means) || means.length !== k) fail(`'means' must have ${k} rows`);
-  if (!Array.isArray(stds) || stds.length !== k) fail(`'stds' must have ${k} rows`);
-  if (!Array.isArray(means[0]) || means[0].length === 0) fail("'means' rows must be non-empty arrays");
+  if (!Array.isArray(means) || means.length !== k) {
+    fail(`'means' must have ${k} rows`);
+  }
+  if (!Array.isArray(stds) || stds.length !== k) {
+    fail(`'stds' must have ${k} rows`);
+  }
+  if (!Array.isArray(means[0]) || means[0].length === 0) {
+    fail("'means' rows must be non-empty arrays");
+  }
   const d = means[0].length;
   let total = 0;
   for (let i = 0; i < k; i++) {
     const w = weights[i];
-    if (typeof w !== "number" || !Number.isFinite(w) || !(w > 0)) fail(`weights[${i}] must be a finite positive number`);
+    if (typeof w !== "number" || !Number.isFinite(w) || !(w > 0)) {
+      fail(`weights[${i}] must be a finite positive number`);
+    }
     total += w;
-    if (!Array.isArray(means[i]) || means[i].length !== d) fail(`means[${i}] must have ${d} entries`);
-    if (!Array.isArray(stds[i]) || stds[i].length !== d) fail(`stds[${i}] must have ${d} entries`);
+    if (!Array.isArray(means[i]) || means[i].length !== d) {
+      fail(`means[${i}] must have ${d} entries`);
+    }
+    if (!Array.isArray(stds[i]) || stds[i].length !== d) {
+      fail(`stds[${i}] must have ${d} entries`);
+    }
     for (let j = 0; j < d; j++) {
       const m = means[i][j];
       const s = stds[i][j];
-      if (typeof m !== "number" || !Number.isFinite(m)) fail(`means[${i}][${j}] must be a finite number`);
-      if (typeof s !== "number" || !Number.isFinite(s) || !(s > 0)) fail(`stds[${i}][${j}] must be a finite positive number`);
+      if (typeof m !== "number" || !Number.isFinite(m)) {
+        fail(`means[${i}][${j}] must be a finite number`);
+      }
+      if (typeof s !== "number" || !Number.isFinite(s) || !(s > 0)) {
+        fail(`stds[${i}][${j}] must be a finite positive number`);
+      }
     }
   }
   const shape = spec.shape ?? [d];
-  if (!Array.isArray(shape) || shape.length === 0 || shape.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+  if (
+    !Array.isArray(shape) || shape.length === 0 ||
+    shape.some((n) => !Number.isSafeInteger(n) || n < 1)
+  ) {
     fail("'shape' must be a non-empty array of positive integers");
   }
-  if (shape.reduce((a, b) => a * b, 1) !== d) fail(`'shape' [${shape.join(", ")}] does not have ${d} elements`);
+  if (shape.reduce((a, b) => a * b, 1) !== d) {
+    fail(`'shape' [${shape.join(", ")}] does not have ${d} elements`);
+  }
   const pi = Float64Array.from(weights, (w) => w / total);
   return {
     k,
     d,
     shape: [...shape],
     weights: pi,
-    logWeights: Float64Array.from(weights, (w) => Math.log(w) - Math.log(total)),
+    logWeights: Float64Array.from(
+      weights,
+      (w) => Math.log(w) - Math.log(total),
+    ),
     means: Float64Array.from(means.flat()),
     variances: Float64Array.from(stds.flat(), (s) => s * s),
   };
@@ -86,7 +119,14 @@ export function gmmFromSpec(spec: GmmSpec): Gmm {
  * Per-component log-weights of the noised mixture at x (`log π_k + log N(x; αμ_k, α²s_k² + σ²)`
  * without the common `−D/2 log 2π`), written into `logits`.
  */
-function componentLogits(g: Gmm, alpha: number, sigma: number, x: ArrayLike<number>, xOff: number, logits: Float64Array) {
+function componentLogits(
+  g: Gmm,
+  alpha: number,
+  sigma: number,
+  x: ArrayLike<number>,
+  xOff: number,
+  logits: Float64Array,
+) {
   const a2 = alpha * alpha;
   const s2 = sigma * sigma;
   for (let c = 0; c < g.k; c++) {
@@ -129,9 +169,15 @@ export function gmmEpsBatch(
   t: number | ArrayLike<number>,
 ): Float64Array {
   const s = asReferenceSde(sde);
-  if (x.length % g.d !== 0) throw new RangeError(`gmmEps: x has ${x.length} values, not a multiple of D = ${g.d}`);
+  if (x.length % g.d !== 0) {
+    throw new RangeError(
+      `gmmEps: x has ${x.length} values, not a multiple of D = ${g.d}`,
+    );
+  }
   const b = x.length / g.d;
-  if (typeof t !== "number" && t.length !== b) throw new RangeError(`gmmEps: ${t.length} times for ${b} samples`);
+  if (typeof t !== "number" && t.length !== b) {
+    throw new RangeError(`gmmEps: ${t.length} times for ${b} samples`);
+  }
   const out = new Float64Array(x.length);
   const r = new Float64Array(g.k);
   for (let i = 0; i < b; i++) {
@@ -158,13 +204,27 @@ export function gmmEpsBatch(
 }
 
 /** Exact ε-prediction for one sample x (length D) at time t. */
-export function gmmEps(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec, x: ArrayLike<number>, t: number): Float64Array {
-  if (x.length !== g.d) throw new RangeError(`gmmEps: x has ${x.length} values, expected D = ${g.d}`);
+export function gmmEps(
+  g: Gmm,
+  sde: ReferenceSde | ReferenceSdeSpec,
+  x: ArrayLike<number>,
+  t: number,
+): Float64Array {
+  if (x.length !== g.d) {
+    throw new RangeError(
+      `gmmEps: x has ${x.length} values, expected D = ${g.d}`,
+    );
+  }
   return gmmEpsBatch(g, sde, x, t);
 }
 
 /** log p_t(x) of the noised marginal at one sample x (length D). */
-export function gmmLogDensity(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec, x: ArrayLike<number>, t: number): number {
+export function gmmLogDensity(
+  g: Gmm,
+  sde: ReferenceSde | ReferenceSdeSpec,
+  x: ArrayLike<number>,
+  t: number,
+): number {
   const s = asReferenceSde(sde);
   const r = new Float64Array(g.k);
   componentLogits(g, s.alpha(t), s.sigma(t), x, 0, r);
@@ -172,7 +232,12 @@ export function gmmLogDensity(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec, x: A
 }
 
 /** Posterior component probabilities (responsibilities) at one sample x and time t. */
-export function gmmResponsibilities(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec, x: ArrayLike<number>, t: number): Float64Array {
+export function gmmResponsibilities(
+  g: Gmm,
+  sde: ReferenceSde | ReferenceSdeSpec,
+  x: ArrayLike<number>,
+  t: number,
+): Float64Array {
   const s = asReferenceSde(sde);
   const r = new Float64Array(g.k);
   componentLogits(g, s.alpha(t), s.sigma(t), x, 0, r);
@@ -182,7 +247,9 @@ export function gmmResponsibilities(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec
 
 /** Mean and covariance of a distribution; `cov` is D×D row-major. */
 export interface Moments {
+  /** Mean, length D. */
   mean: Float64Array;
+  /** Covariance, D×D row-major. */
   cov: Float64Array;
 }
 
@@ -193,21 +260,30 @@ export function gmmMoments(g: Gmm): Moments {
   for (let c = 0; c < g.k; c++) {
     for (let j = 0; j < d; j++) mean[j] += g.weights[c] * g.means[c * d + j];
   }
-  // Centred form Σ π_k (diag(s_k²) + (μ_k − m)(μ_k − m)ᵀ) avoids cancellation.
+  // Centred form Σ π_k (diag(s_k²) + (μ_k − m)(μ_k − m)ᵀ) avoids cancellation; exactly symmetric.
   const cov = new Float64Array(d * d);
   for (let c = 0; c < g.k; c++) {
     const w = g.weights[c];
     for (let i = 0; i < d; i++) {
       const di = g.means[c * d + i] - mean[i];
       cov[i * d + i] += w * g.variances[c * d + i];
-      for (let j = 0; j < d; j++) cov[i * d + j] += w * di * (g.means[c * d + j] - mean[j]);
+      for (let j = i; j < d; j++) {
+        cov[i * d + j] += w * (di * (g.means[c * d + j] - mean[j]));
+      }
     }
+  }
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < i; j++) cov[i * d + j] = cov[j * d + i];
   }
   return { mean, cov };
 }
 
 /** Mean `α m` and covariance `α² C + σ² I` of the noised marginal at time t. */
-export function gmmMarginalMoments(g: Gmm, sde: ReferenceSde | ReferenceSdeSpec, t: number): Moments {
+export function gmmMarginalMoments(
+  g: Gmm,
+  sde: ReferenceSde | ReferenceSdeSpec,
+  t: number,
+): Moments {
   const s = asReferenceSde(sde);
   const a = s.alpha(t);
   const sig = s.sigma(t);
@@ -229,7 +305,8 @@ export function sampleGmm(g: Gmm, n: number, rng: Rng): Float64Array {
       c++;
     }
     for (let j = 0; j < g.d; j++) {
-      out[i * g.d + j] = g.means[c * g.d + j] + Math.sqrt(g.variances[c * g.d + j]) * rng.normal();
+      out[i * g.d + j] = g.means[c * g.d + j] +
+        Math.sqrt(g.variances[c * g.d + j]) * rng.normal();
     }
   }
   return out;

@@ -8,8 +8,8 @@
 export {
   asReferenceSde,
   COSINE_S,
-  referenceSde,
   type ReferenceSde,
+  referenceSde,
   type ReferenceSdeName,
   type ReferenceSdeSpec,
 } from "./sde.ts";

@@ -6,8 +6,16 @@
  * @module
  */
 
-import { DORMAND_PRINCE_54, type EmbeddedTableau, integrateAdaptive } from "./rk.ts";
-import { asReferenceSde, type ReferenceSde, type ReferenceSdeSpec } from "./sde.ts";
+import {
+  DORMAND_PRINCE_54,
+  type EmbeddedTableau,
+  integrateAdaptive,
+} from "./rk.ts";
+import {
+  asReferenceSde,
+  type ReferenceSde,
+  type ReferenceSdeSpec,
+} from "./sde.ts";
 
 /** An ε-prediction: `ε(x, t)` for one sample x (flat, length D). Must not modify or keep `x`. */
 export type EpsFunction = (x: Float64Array, t: number) => ArrayLike<number>;
@@ -66,13 +74,21 @@ export function solveProbabilityFlow(
   const rhoStart = s.rho(tStart);
   const rhoEnd = s.rho(tEnd);
   const alphaStart = s.alpha(tStart);
-  if (!(alphaStart > 0)) throw new RangeError(`solveProbabilityFlow: α(${tStart}) = ${alphaStart} is not positive`);
-  const variable = rhoStart === 0 || rhoEnd === 0 ? "rho" : (opts.variable ?? "logrho");
+  if (!(alphaStart > 0)) {
+    throw new RangeError(
+      `solveProbabilityFlow: α(${tStart}) = ${alphaStart} is not positive`,
+    );
+  }
+  const variable = rhoStart === 0 || rhoEnd === 0
+    ? "rho"
+    : (opts.variable ?? "logrho");
 
   const v0 = Float64Array.from(xT, (x) => x / alphaStart);
   const x = new Float64Array(n);
   // The clock's end points map back to the exact given times (avoids a round trip through t(ρ)).
-  const timeAt = (rho: number) => (rho === rhoStart ? tStart : rho === rhoEnd ? tEnd : s.tOfRho(rho));
+  const timeAt = (
+    rho: number,
+  ) => (rho === rhoStart ? tStart : rho === rhoEnd ? tEnd : s.tOfRho(rho));
   const epsAt = (rho: number, v: Float64Array) => {
     const t = timeAt(rho);
     const a = s.alpha(t);
@@ -91,7 +107,11 @@ export function solveProbabilityFlow(
     const logStart = Math.log(rhoStart);
     const logEnd = Math.log(rhoEnd);
     f = (l, v) => {
-      const rho = l === logStart ? rhoStart : l === logEnd ? rhoEnd : Math.exp(l);
+      const rho = l === logStart
+        ? rhoStart
+        : l === logEnd
+        ? rhoEnd
+        : Math.exp(l);
       const e = epsAt(rho, v);
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = rho * e[i];
@@ -100,7 +120,11 @@ export function solveProbabilityFlow(
     u0 = logStart;
     u1 = logEnd;
   }
-  const r = integrateAdaptive(f, v0, u0, u1, { rtol, atol, maxSteps: opts.maxSteps }, opts.tableau ?? DORMAND_PRINCE_54);
+  const r = integrateAdaptive(f, v0, u0, u1, {
+    rtol,
+    atol,
+    maxSteps: opts.maxSteps,
+  }, opts.tableau ?? DORMAND_PRINCE_54);
   const alphaEnd = s.alpha(tEnd);
   return {
     x: Float64Array.from(r.y, (v) => v * alphaEnd),

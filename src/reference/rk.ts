@@ -7,6 +7,7 @@
 
 /** An embedded explicit Runge–Kutta pair. */
 export interface EmbeddedTableau {
+  /** Display name. */
   readonly name: string;
   /** Nodes c_i. */
   readonly c: readonly number[];
@@ -16,7 +17,9 @@ export interface EmbeddedTableau {
   readonly b: readonly number[];
   /** Weights of the embedded solution (order `embeddedOrder`), used only for the error estimate. */
   readonly bHat: readonly number[];
+  /** Order of the propagated solution. */
   readonly order: number;
+  /** Order of the embedded solution. */
   readonly embeddedOrder: number;
   /** First-same-as-last: the last stage equals f at the new point. */
   readonly fsal: boolean;
@@ -36,7 +39,15 @@ export const DORMAND_PRINCE_54: EmbeddedTableau = {
     [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
   ],
   b: [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0],
-  bHat: [5179 / 57600, 0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40],
+  bHat: [
+    5179 / 57600,
+    0,
+    7571 / 16695,
+    393 / 640,
+    -92097 / 339200,
+    187 / 2100,
+    1 / 40,
+  ],
   order: 5,
   embeddedOrder: 4,
   fsal: true,
@@ -57,8 +68,9 @@ export interface AdaptiveOptions {
   maxSteps?: number;
   /** Safety factor of the step controller (default 0.9). */
   safety?: number;
-  /** Smallest / largest step-size ratio per step (defaults 0.2 and 5). */
+  /** Smallest step-size ratio per step (default 0.2). */
   minFactor?: number;
+  /** Largest step-size ratio per step (default 5). */
   maxFactor?: number;
 }
 
@@ -74,7 +86,13 @@ export interface AdaptiveResult {
   evaluations: number;
 }
 
-function errorNorm(y0: Float64Array, y1: Float64Array, e: Float64Array, rtol: number, atol: number): number {
+function errorNorm(
+  y0: Float64Array,
+  y1: Float64Array,
+  e: Float64Array,
+  rtol: number,
+  atol: number,
+): number {
   let sum = 0;
   for (let i = 0; i < e.length; i++) {
     const sc = atol + rtol * Math.max(Math.abs(y0[i]), Math.abs(y1[i]));
@@ -84,7 +102,12 @@ function errorNorm(y0: Float64Array, y1: Float64Array, e: Float64Array, rtol: nu
   return Math.sqrt(sum / Math.max(1, e.length));
 }
 
-function rmsScaled(v: Float64Array, y: Float64Array, rtol: number, atol: number): number {
+function rmsScaled(
+  v: Float64Array,
+  y: Float64Array,
+  rtol: number,
+  atol: number,
+): number {
   let sum = 0;
   for (let i = 0; i < v.length; i++) {
     const q = v[i] / (atol + rtol * Math.abs(y[i]));
@@ -107,7 +130,9 @@ export function integrateAdaptive(
   tableau: EmbeddedTableau = DORMAND_PRINCE_54,
 ): AdaptiveResult {
   const { rtol, atol } = opts;
-  if (!(rtol > 0) || !(atol > 0)) throw new RangeError("integrateAdaptive: rtol and atol must be positive");
+  if (!(rtol > 0) || !(atol > 0)) {
+    throw new RangeError("integrateAdaptive: rtol and atol must be positive");
+  }
   const maxSteps = opts.maxSteps ?? 1_000_000;
   const safety = opts.safety ?? 0.9;
   const minFactor = opts.minFactor ?? 0.2;
@@ -123,7 +148,11 @@ export function integrateAdaptive(
   const call = (s: number, yy: Float64Array) => {
     evaluations++;
     const r = f(s, yy);
-    if (r.length !== n) throw new RangeError(`integrateAdaptive: f returned ${r.length} values, expected ${n}`);
+    if (r.length !== n) {
+      throw new RangeError(
+        `integrateAdaptive: f returned ${r.length} values, expected ${n}`,
+      );
+    }
     return r;
   };
   if (span === 0) return { y, steps: 0, rejected: 0, evaluations };
@@ -145,11 +174,16 @@ export function integrateAdaptive(
     for (let i = 0; i < n; i++) df[i] = f1[i] - f0[i];
     const d2 = rmsScaled(df, y, rtol, atol) / hTry;
     const m = Math.max(d1, d2);
-    const h1 = m <= 1e-15 ? Math.max(1e-6, hTry * 1e-3) : Math.pow(0.01 / m, 1 / (tableau.order + 1));
+    const h1 = m <= 1e-15
+      ? Math.max(1e-6, hTry * 1e-3)
+      : Math.pow(0.01 / m, 1 / (tableau.order + 1));
     h = Math.min(100 * hTry, h1, span);
   }
 
-  const k: Float64Array[] = Array.from({ length: stages }, () => new Float64Array(n));
+  const k: Float64Array[] = Array.from(
+    { length: stages },
+    () => new Float64Array(n),
+  );
   const yStage = new Float64Array(n);
   const yNew = new Float64Array(n);
   const err = new Float64Array(n);
@@ -159,14 +193,18 @@ export function integrateAdaptive(
   let lastRejected = false;
 
   while (dir * (s1 - s) > 0) {
-    if (steps + rejected >= maxSteps) throw new Error(`integrateAdaptive: more than ${maxSteps} steps`);
+    if (steps + rejected >= maxSteps) {
+      throw new Error(`integrateAdaptive: more than ${maxSteps} steps`);
+    }
     let last = false;
     if (h >= Math.abs(s1 - s) * (1 - 1e-12)) {
       h = Math.abs(s1 - s);
       last = true;
     }
     const hs = dir * h;
-    if (s + hs === s) throw new Error(`integrateAdaptive: step size underflow at s = ${s}`);
+    if (s + hs === s) {
+      throw new Error(`integrateAdaptive: step size underflow at s = ${s}`);
+    }
     k[0].set(f0);
     for (let st = 1; st < stages; st++) {
       const row = tableau.a[st];

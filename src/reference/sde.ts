@@ -11,10 +11,15 @@ export type ReferenceSdeName = "vp-linear" | "vp-cosine" | "ve";
 
 /** An SDE description (the same keys as the plan's and manifest's `sde` object). */
 export interface ReferenceSdeSpec {
+  /** Family. */
   name: ReferenceSdeName;
+  /** vp-linear β₀ (default 0.1). */
   betaMin?: number;
+  /** vp-linear β₁ (default 20). */
   betaMax?: number;
+  /** ve σ_min (default 0.01). */
   sigmaMin?: number;
+  /** ve σ_max (default 50). */
   sigmaMax?: number;
 }
 
@@ -41,7 +46,9 @@ export const COSINE_S = 0.008;
 
 function vpLinear(betaMin: number, betaMax: number): ReferenceSde {
   if (!(betaMin > 0) || !(betaMax >= betaMin) || !Number.isFinite(betaMax)) {
-    throw new RangeError(`vp-linear needs 0 < betaMin <= betaMax, got ${betaMin}, ${betaMax}`);
+    throw new RangeError(
+      `vp-linear needs 0 < betaMin <= betaMax, got ${betaMin}, ${betaMax}`,
+    );
   }
   const d = betaMax - betaMin;
   /** log ᾱ(t) ≤ 0 */
@@ -70,7 +77,8 @@ function vpCosine(): ReferenceSde {
   // α = cos θ / cos θ₀ = sin((1 − t)k) / cos θ₀ (accurate near t = 1 too).
   const alpha = (t: number) => Math.sin((1 - t) * k) / cos0;
   // σ² = (cos²θ₀ − cos²θ)/cos²θ₀ = sin(θ + θ₀)·sin(θ − θ₀)/cos²θ₀.
-  const sigma = (t: number) => Math.sqrt(Math.sin((t + 2 * s) * k) * Math.sin(t * k)) / cos0;
+  const sigma = (t: number) =>
+    Math.sqrt(Math.sin((t + 2 * s) * k) * Math.sin(t * k)) / cos0;
   return {
     spec: { name: "vp-cosine" },
     tStart: 0.9946,
@@ -91,7 +99,9 @@ function vpCosine(): ReferenceSde {
 
 function ve(sigmaMin: number, sigmaMax: number): ReferenceSde {
   if (!(sigmaMin > 0) || !(sigmaMax > sigmaMin) || !Number.isFinite(sigmaMax)) {
-    throw new RangeError(`ve needs 0 < sigmaMin < sigmaMax, got ${sigmaMin}, ${sigmaMax}`);
+    throw new RangeError(
+      `ve needs 0 < sigmaMin < sigmaMax, got ${sigmaMin}, ${sigmaMax}`,
+    );
   }
   const logMin = Math.log(sigmaMin);
   const logRatio = Math.log(sigmaMax / sigmaMin);
@@ -120,11 +130,17 @@ export function referenceSde(spec: ReferenceSdeSpec): ReferenceSde {
     case "ve":
       return ve(spec.sigmaMin ?? 0.01, spec.sigmaMax ?? 50);
     default:
-      throw new RangeError(`reference SDE: unsupported name '${(spec as { name: string }).name}'`);
+      throw new RangeError(
+        `reference SDE: unsupported name '${(spec as { name: string }).name}'`,
+      );
   }
 }
 
 /** Returns `sde` itself if it is already a schedule, else builds one from the spec. */
-export function asReferenceSde(sde: ReferenceSde | ReferenceSdeSpec): ReferenceSde {
-  return "alpha" in sde && typeof sde.alpha === "function" ? sde : referenceSde(sde as ReferenceSdeSpec);
+export function asReferenceSde(
+  sde: ReferenceSde | ReferenceSdeSpec,
+): ReferenceSde {
+  return "alpha" in sde && typeof sde.alpha === "function"
+    ? sde
+    : referenceSde(sde as ReferenceSdeSpec);
 }

@@ -11,7 +11,11 @@
  */
 
 import { parseArgs } from "node:util";
-import { referenceSde, type ReferenceSdeName, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import {
+  referenceSde,
+  type ReferenceSdeName,
+  type ReferenceSdeSpec,
+} from "../../src/reference/mod.ts";
 import { buildGmmOnnx, type GmmDtype } from "./graph.ts";
 import { gmmManifest, manifestText } from "./manifest.ts";
 import { type ParsedSpec, parseGmmSpecText, SpecError } from "./spec.ts";
@@ -35,13 +39,23 @@ export interface GmmArtifacts {
 export function buildGmmArtifacts(opts: GmmBuildOptions): GmmArtifacts {
   const sde = referenceSde(opts.sde).spec;
   return {
-    onnx: buildGmmOnnx({ gmm: opts.parsed.gmm, sde, dtype: opts.dtype, name: opts.name }),
-    manifest: manifestText(gmmManifest(opts.name, opts.parsed, sde, opts.dtype)),
+    onnx: buildGmmOnnx({
+      gmm: opts.parsed.gmm,
+      sde,
+      dtype: opts.dtype,
+      name: opts.name,
+    }),
+    manifest: manifestText(
+      gmmManifest(opts.name, opts.parsed, sde, opts.dtype),
+    ),
   };
 }
 
 /** Writes `model.onnx` and `model.json` into `outDir` (created if needed). */
-export async function writeGmmArtifacts(outDir: string, a: GmmArtifacts): Promise<void> {
+export async function writeGmmArtifacts(
+  outDir: string,
+  a: GmmArtifacts,
+): Promise<void> {
   await Deno.mkdir(outDir, { recursive: true });
   await Deno.writeFile(`${outDir}/model.onnx`, a.onnx);
   await Deno.writeTextFile(`${outDir}/model.json`, a.manifest);
@@ -65,11 +79,16 @@ const SDE_NAMES: readonly ReferenceSdeName[] = ["vp-linear", "vp-cosine", "ve"];
 const USAGE = "usage: deno task gmm --spec FILE --sde vp-linear|vp-cosine|ve " +
   "[--beta-min B0 --beta-max B1 | --sigma-min S0 --sigma-max S1] [--dtype float32|float64] [--name NAME] --out DIR";
 
-function positiveNumber(flag: string, text: string | undefined): number | undefined {
+function positiveNumber(
+  flag: string,
+  text: string | undefined,
+): number | undefined {
   if (text === undefined) return undefined;
   const v = Number(text);
   if (text.trim() === "" || !Number.isFinite(v) || !(v > 0)) {
-    throw new UsageError(`--${flag}: expected a positive number, got '${text}'`);
+    throw new UsageError(
+      `--${flag}: expected a positive number, got '${text}'`,
+    );
   }
   return v;
 }
@@ -97,16 +116,31 @@ export function parseBuildArgs(args: string[]): BuildArgs | null {
     }).values;
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const quoted = /'([^']*)'/.exec((e as Error).message)?.[1] ?? "";
-    const flag = quoted.split(" ")[0];
-    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") throw new UsageError(`unknown flag ${flag}`);
-    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") throw new UsageError(`unexpected argument '${quoted}'`);
-    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      throw new UsageError(
-        /argument missing/.test((e as Error).message) ? `${flag}: missing value` : `${flag}: does not take a value`,
-      );
+    const message = (e as Error).message;
+    const quoted = [...message.matchAll(/'([^']*)'/g)].map((m) => m[1]);
+    const flag = quoted.flatMap((q) =>
+      q.split(/[ ,<>]+/)
+    ).find((w) => w.startsWith("--")) ?? quoted[0] ?? "";
+    if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      throw new UsageError(`unknown flag ${flag}`);
     }
-    throw new UsageError((e as Error).message.split("\n")[0]);
+    if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL") {
+      throw new UsageError(`unexpected argument '${quoted[0]}'`);
+    }
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      if (/argument missing/.test(message)) {
+        throw new UsageError(`${flag}: missing value`);
+      }
+      if (/does not take an argument/.test(message)) {
+        throw new UsageError(`${flag}: does not take a value`);
+      }
+      if (/ambiguous/.test(message)) {
+        throw new UsageError(
+          `${flag}: value starts with '-' (write ${flag}=VALUE)`,
+        );
+      }
+    }
+    throw new UsageError(message.split("\n")[0]);
   }
   if (values.help) return null;
   const str = (k: string) => values[k] as string | undefined;
@@ -117,28 +151,46 @@ export function parseBuildArgs(args: string[]): BuildArgs | null {
   const sdeName = str("sde");
   if (sdeName === undefined) throw new UsageError("--sde: required");
   if (!SDE_NAMES.includes(sdeName as ReferenceSdeName)) {
-    throw new UsageError(`--sde: expected one of ${SDE_NAMES.join(", ")}, got '${sdeName}'`);
+    throw new UsageError(
+      `--sde: expected one of ${SDE_NAMES.join(", ")}, got '${sdeName}'`,
+    );
   }
   const dtype = str("dtype") ?? "float32";
   if (dtype !== "float32" && dtype !== "float64") {
-    throw new UsageError(`--dtype: expected float32 or float64, got '${dtype}'`);
+    throw new UsageError(
+      `--dtype: expected float32 or float64, got '${dtype}'`,
+    );
   }
   const betaFlags = ["beta-min", "beta-max"];
   const sigmaFlags = ["sigma-min", "sigma-max"];
-  const allowed = sdeName === "vp-linear" ? betaFlags : sdeName === "ve" ? sigmaFlags : [];
+  const allowed = sdeName === "vp-linear"
+    ? betaFlags
+    : sdeName === "ve"
+    ? sigmaFlags
+    : [];
   for (const f of [...betaFlags, ...sigmaFlags]) {
-    if (values[f] !== undefined && !allowed.includes(f)) throw new UsageError(`--${f}: not valid with --sde ${sdeName}`);
+    if (values[f] !== undefined && !allowed.includes(f)) {
+      throw new UsageError(`--${f}: not valid with --sde ${sdeName}`);
+    }
   }
   let sde: ReferenceSdeSpec;
   if (sdeName === "vp-linear") {
     const betaMin = positiveNumber("beta-min", str("beta-min")) ?? 0.1;
     const betaMax = positiveNumber("beta-max", str("beta-max")) ?? 20;
-    if (!(betaMax >= betaMin)) throw new UsageError(`--beta-max: must be >= --beta-min (${betaMin}), got ${betaMax}`);
+    if (!(betaMax >= betaMin)) {
+      throw new UsageError(
+        `--beta-max: must be >= --beta-min (${betaMin}), got ${betaMax}`,
+      );
+    }
     sde = { name: "vp-linear", betaMin, betaMax };
   } else if (sdeName === "ve") {
     const sigmaMin = positiveNumber("sigma-min", str("sigma-min")) ?? 0.01;
     const sigmaMax = positiveNumber("sigma-max", str("sigma-max")) ?? 50;
-    if (!(sigmaMax > sigmaMin)) throw new UsageError(`--sigma-max: must be > --sigma-min (${sigmaMin}), got ${sigmaMax}`);
+    if (!(sigmaMax > sigmaMin)) {
+      throw new UsageError(
+        `--sigma-max: must be > --sigma-min (${sigmaMin}), got ${sigmaMax}`,
+      );
+    }
     sde = { name: "ve", sigmaMin, sigmaMax };
   } else {
     sde = { name: "vp-cosine" };
@@ -155,12 +207,16 @@ export async function readSpecFile(path: string): Promise<ParsedSpec> {
   try {
     text = await Deno.readTextFile(path);
   } catch (e) {
-    throw new UsageError(`--spec: cannot read '${path}' (${(e as Error).name})`);
+    throw new UsageError(
+      `--spec: cannot read '${path}' (${(e as Error).name})`,
+    );
   }
   try {
     return parseGmmSpecText(text);
   } catch (e) {
-    if (e instanceof SpecError) throw new UsageError(`--spec: ${path}: ${e.message}`);
+    if (e instanceof SpecError) {
+      throw new UsageError(`--spec: ${path}: ${e.message}`);
+    }
     throw e;
   }
 }
@@ -174,7 +230,10 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     const parsed = await readSpecFile(a.specPath);
-    await writeGmmArtifacts(a.out, buildGmmArtifacts({ parsed, sde: a.sde, dtype: a.dtype, name: a.name }));
+    await writeGmmArtifacts(
+      a.out,
+      buildGmmArtifacts({ parsed, sde: a.sde, dtype: a.dtype, name: a.name }),
+    );
     console.log(`gmm: wrote ${a.out}/model.onnx and ${a.out}/model.json`);
     return 0;
   } catch (e) {

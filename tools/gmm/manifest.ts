@@ -5,7 +5,10 @@
  * @module
  */
 
-import { referenceSde, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import {
+  referenceSde,
+  type ReferenceSdeSpec,
+} from "../../src/reference/mod.ts";
 import { GMM_IO, type GmmDtype } from "./graph.ts";
 import type { ParsedSpec } from "./spec.ts";
 
@@ -30,7 +33,12 @@ export interface GmmManifest {
 }
 
 /** Builds the manifest. `sde` must have its parameters filled in (see `referenceSde(...).spec`). */
-export function gmmManifest(name: string, parsed: ParsedSpec, sde: ReferenceSdeSpec, dtype: GmmDtype): GmmManifest {
+export function gmmManifest(
+  name: string,
+  parsed: ParsedSpec,
+  sde: ReferenceSdeSpec,
+  dtype: GmmDtype,
+): GmmManifest {
   const schedule = referenceSde(sde);
   return {
     format: "deis-model/1",

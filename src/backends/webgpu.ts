@@ -1,0 +1,474 @@
+/**
+ * The WebGPU backend: onnxruntime-web's WebGPU execution provider runs the network, and everything
+ * else stays on the same GPUDevice for the whole loop:
+ *
+ * - x registers are our own GPUBuffers, handed to onnxruntime with `Tensor.fromGpuBuffer` (with
+ *   guidance they hold the batch twice, so one call evaluates conditional and unconditional);
+ * - the network output stays on the GPU (`preferredOutputLocation: "gpu-buffer"`); the `prepare`
+ *   kernel converts it to ε into the ε arena (one buffer holding the ring of r+1 registers or the
+ *   RK stages) and flags non-finite values; the output tensor is then returned to onnxruntime;
+ * - the update and the Gaussian noise run in the `combine` kernel;
+ * - the only readback is the final one (x plus the NaN flag, in one mapped buffer).
+ *
+ * Shape errors are detected on the CPU from the output's dims (no data is read); a NaN/Inf output
+ * is detected on the GPU and reported after the final readback, naming the first evaluation.
+ *
+ * @module
+ */
+
+import { AbortError, ConfigError, DeisError, ModelError } from "../errors.ts";
+import type { Model } from "../model/model.ts";
+import { GpuBufferSet } from "./gpu_memory.ts";
+import { seedWords } from "./noise.ts";
+import {
+  describeAdapter,
+  type OrtTensor,
+  ortWebGpu as ort,
+  probeAdapter,
+} from "./ort.ts";
+import type {
+  Backend,
+  CombineSpec,
+  Evaluation,
+  GpuRunStats,
+  Run,
+  RunSpec,
+  RunTimings,
+} from "./types.ts";
+import {
+  COMBINE_PARAMS_BYTES,
+  COMBINE_WGSL,
+  MAX_TERMS,
+  PREPARE_PARAMS_BYTES,
+  PREPARE_WGSL,
+  WORKGROUP,
+} from "./wgsl.ts";
+
+/** The WebGPU backend is unavailable (no `navigator.gpu`, no adapter, or no device). */
+export class BackendUnavailableError extends DeisError {
+  /** The backend that could not be used. */
+  readonly backend: string;
+  /** Creates the error. */
+  constructor(backend: string, message: string, options?: ErrorOptions) {
+    super(`${backend} backend unavailable: ${message}`, options);
+    this.name = "BackendUnavailableError";
+    this.backend = backend;
+  }
+}
+
+/** A GPU command failed validation or ran out of memory. */
+export class GpuError extends DeisError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "GpuError";
+  }
+}
+
+interface Pipelines {
+  prepare: GPUComputePipeline;
+  combine: GPUComputePipeline;
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Pipelines>();
+
+function pipelines(device: GPUDevice): Pipelines {
+  let p = pipelineCache.get(device);
+  if (!p) {
+    const make = (code: string, label: string) =>
+      device.createComputePipeline({
+        label: `deis:${label}`,
+        layout: "auto",
+        compute: {
+          module: device.createShaderModule({ label: `deis:${label}`, code }),
+          entryPoint: "main",
+        },
+      });
+    p = {
+      prepare: make(PREPARE_WGSL, "prepare"),
+      combine: make(COMBINE_WGSL, "combine"),
+    };
+    pipelineCache.set(device, p);
+  }
+  return p;
+}
+
+/** The GPUDevice onnxruntime's WebGPU EP uses (it exists once a WebGPU session was created). */
+export async function ortDevice(): Promise<GPUDevice> {
+  const d = await (ort.env.webgpu.device as unknown as
+    | Promise<GPUDevice>
+    | GPUDevice
+    | undefined);
+  if (!d) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      "onnxruntime has no WebGPU device",
+    );
+  }
+  return d;
+}
+
+const STORAGE = 0x80,
+  COPY_SRC = 0x04,
+  COPY_DST = 0x08,
+  UNIFORM = 0x40,
+  MAP_READ = 0x01;
+const MAP_MODE_READ = 1;
+
+class WebGpuRun implements Run {
+  readonly backend = "webgpu" as const;
+  readonly dtype = "float32" as const;
+  readonly length: number;
+  readonly timings: RunTimings = { network: 0, update: 0, readback: 0 };
+  readonly #model: Model;
+  readonly #device: GPUDevice;
+  readonly #pipes: Pipelines;
+  readonly #set: GpuBufferSet;
+  readonly #n: number;
+  readonly #groups: number;
+  readonly #seed: [number, number];
+  readonly #guidanceScale?: number;
+  readonly #extra: Record<string, OrtTensor>;
+  readonly #x: GPUBuffer[];
+  readonly #arena: GPUBuffer;
+  readonly #flag: GPUBuffer;
+  readonly #prepParams: GPUBuffer;
+  readonly #combParams: GPUBuffer;
+  readonly #dummy: GPUBuffer;
+  readonly #evals: Evaluation[] = [];
+  #readbacks = 0;
+  #submits = 0;
+  #disposed = false;
+  #scopes = 0;
+
+  constructor(
+    spec: RunSpec & { source: { kind: "model" } },
+    device: GPUDevice,
+  ) {
+    const src = spec.source;
+    this.#model = src.model;
+    this.#device = device;
+    this.#pipes = pipelines(device);
+    this.#n = spec.n;
+    this.length = spec.n * src.model.sampleSize;
+    this.#groups = src.guidance ? 2 : 1;
+    this.#guidanceScale = src.guidance?.scale;
+    this.#seed = seedWords(spec.seed);
+    this.#extra = src.model.extraFeeds(
+      "webgpu",
+      spec.n,
+      src.conditioning,
+      src.guidance,
+    );
+    device.pushErrorScope("out-of-memory");
+    device.pushErrorScope("validation");
+    this.#scopes = 2;
+    this.#set = new GpuBufferSet(device);
+    try {
+      const xBytes = this.#groups * this.length * 4;
+      this.#x = [];
+      for (let i = 0; i < spec.xSlots; i++) {
+        this.#x.push(
+          this.#set.create(`x${i}`, xBytes, STORAGE | COPY_SRC | COPY_DST),
+        );
+      }
+      this.#arena = this.#set.create(
+        "eps",
+        Math.max(1, spec.epsSlots) * this.length * 4,
+        STORAGE | COPY_SRC,
+      );
+      this.#flag = this.#set.create("flag", 16, STORAGE | COPY_SRC | COPY_DST);
+      device.queue.writeBuffer(
+        this.#flag,
+        0,
+        new Uint32Array([0xffffffff, 0, 0, 0]),
+      );
+      this.#prepParams = this.#set.create(
+        "prepare-params",
+        PREPARE_PARAMS_BYTES,
+        UNIFORM | COPY_DST,
+      );
+      this.#combParams = this.#set.create(
+        "combine-params",
+        COMBINE_PARAMS_BYTES,
+        UNIFORM | COPY_DST,
+      );
+      this.#dummy = this.#set.create("dummy", 16, STORAGE);
+    } catch (e) {
+      this.dispose();
+      throw e;
+    }
+  }
+
+  get gpu(): GpuRunStats {
+    return {
+      buffers: this.#set.created,
+      peakBytes: this.#set.peakBytes,
+      readbacks: this.#readbacks,
+      submits: this.#submits,
+    };
+  }
+
+  /** Live buffers of this run (0 after dispose). */
+  get liveBuffers(): number {
+    return this.#set.live;
+  }
+
+  #check(): void {
+    if (this.#disposed) throw new AbortError("the run was disposed");
+  }
+
+  #dispatch(
+    pipe: GPUComputePipeline,
+    params: GPUBuffer,
+    data: ArrayBuffer,
+    entries: GPUBindGroupEntry[],
+  ): void {
+    const dev = this.#device;
+    dev.queue.writeBuffer(params, 0, data);
+    const group = dev.createBindGroup({
+      layout: pipe.getBindGroupLayout(0),
+      entries: [{ binding: 0, resource: { buffer: params } }, ...entries],
+    });
+    const enc = dev.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    pass.setPipeline(pipe);
+    pass.setBindGroup(0, group);
+    const [gx, gy] = this.#grid();
+    pass.dispatchWorkgroups(gx, gy);
+    pass.end();
+    dev.queue.submit([enc.finish()]);
+    this.#submits++;
+  }
+
+  /** Workgroup grid covering `length` elements (folded into 2-D past 65535 groups). */
+  #grid(): [number, number] {
+    const groups = Math.ceil(this.length / WORKGROUP);
+    if (groups <= 65535) return [Math.max(1, groups), 1];
+    const gx = 32768;
+    return [gx, Math.ceil(groups / gx)];
+  }
+
+  #row(): number {
+    return this.#grid()[0] * WORKGROUP;
+  }
+
+  upload(slot: number, data: ArrayLike<number>): void {
+    this.#check();
+    if (data.length !== this.length) {
+      throw new ConfigError(
+        "init",
+        `${this.length} values (n × sample size)`,
+        data,
+      );
+    }
+    const f = Float32Array.from(data);
+    for (let g = 0; g < this.#groups; g++) {
+      this.#device.queue.writeBuffer(this.#x[slot], g * this.length * 4, f);
+    }
+  }
+
+  async evaluate(eps: number, x: number, ev: Evaluation): Promise<void> {
+    this.#check();
+    const model = this.#model;
+    const batch = this.#groups * this.#n;
+    const m = model.manifest;
+    this.#evals[ev.index] = ev;
+    const feeds: Record<string, OrtTensor> = {
+      ...this.#extra,
+      [m.inputs.x]: ort.Tensor.fromGpuBuffer(this.#x[x], {
+        dataType: "float32",
+        dims: [batch, ...m.sampleShape],
+      }),
+      [m.inputs.t]: new ort.Tensor(
+        "float32",
+        new Float32Array(batch).fill(model.timeInput(ev)),
+        [batch],
+      ),
+    };
+    const t0 = performance.now();
+    const out = await model.run("webgpu", feeds);
+    const t1 = performance.now();
+    this.timings.network += t1 - t0;
+    try {
+      this.#check();
+      model.checkOutput(out, batch, `at evaluation ${ev.index} (t = ${ev.t})`);
+      if (out.location !== "gpu-buffer") {
+        throw new ModelError(
+          model.name,
+          `output '${m.output}' came back on '${out.location}', not on the GPU`,
+          m.output,
+        );
+      }
+      const map = model.epsMap(ev, this.#guidanceScale);
+      const buf = new ArrayBuffer(PREPARE_PARAMS_BYTES);
+      const u = new Uint32Array(buf), f = new Float32Array(buf);
+      u[0] = this.length;
+      u[1] = this.#groups - 1;
+      u[2] = ev.index;
+      u[3] = eps;
+      f[4] = map.p;
+      f[5] = map.qc;
+      f[6] = map.qu;
+      u[7] = this.#row();
+      this.#dispatch(this.#pipes.prepare, this.#prepParams, buf, [
+        { binding: 1, resource: { buffer: this.#x[x] } },
+        { binding: 2, resource: { buffer: out.gpuBuffer as GPUBuffer } },
+        { binding: 3, resource: { buffer: this.#arena } },
+        { binding: 4, resource: { buffer: this.#flag } },
+      ]);
+    } finally {
+      out.dispose();
+      this.timings.update += performance.now() - t1;
+    }
+  }
+
+  combine(spec: CombineSpec): void {
+    this.#check();
+    const t0 = performance.now();
+    let a = spec.a;
+    let src = spec.src;
+    if (src && src.slot === spec.dst) {
+      a += src.coef;
+      src = undefined;
+    }
+    const terms = spec.terms.filter((t) => t.coef !== 0);
+    if (terms.length > MAX_TERMS) {
+      throw new ConfigError(
+        "plan.rows",
+        `at most ${MAX_TERMS} ε terms per update`,
+        terms.length,
+      );
+    }
+    const buf = new ArrayBuffer(COMBINE_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = this.length;
+    u[1] = this.#groups - 1;
+    u[2] = terms.length;
+    u[3] = spec.noise && spec.noise.scale !== 0 ? 1 : 0;
+    f[4] = a;
+    f[5] = src ? src.coef : 0;
+    f[6] = spec.noise?.scale ?? 0;
+    u[7] = this.#row();
+    u[8] = this.#seed[0];
+    u[9] = this.#seed[1];
+    u[10] = spec.noise?.stream ?? 0;
+    u[11] = spec.noise?.step ?? 0;
+    terms.forEach((t, j) => {
+      f[12 + j] = t.coef;
+      u[28 + j] = t.slot;
+    });
+    this.#dispatch(this.#pipes.combine, this.#combParams, buf, [
+      { binding: 1, resource: { buffer: this.#x[spec.dst] } },
+      {
+        binding: 2,
+        resource: { buffer: src ? this.#x[src.slot] : this.#dummy },
+      },
+      { binding: 3, resource: { buffer: this.#arena } },
+    ]);
+    this.timings.update += performance.now() - t0;
+  }
+
+  async #popScopes(): Promise<void> {
+    let err: GPUError | null = null;
+    while (this.#scopes > 0) {
+      this.#scopes--;
+      const e = await this.#device.popErrorScope().catch(() => null);
+      err ??= e;
+    }
+    if (err) throw new GpuError(`WebGPU error during sampling: ${err.message}`);
+  }
+
+  async read(slot: number): Promise<Float32Array> {
+    this.#check();
+    const t0 = performance.now();
+    const bytes = this.length * 4;
+    const staging = this.#set.create(
+      "readback",
+      bytes + 16,
+      MAP_READ | COPY_DST,
+    );
+    const enc = this.#device.createCommandEncoder();
+    enc.copyBufferToBuffer(this.#x[slot], 0, staging, 0, bytes);
+    enc.copyBufferToBuffer(this.#flag, 0, staging, bytes, 16);
+    this.#device.queue.submit([enc.finish()]);
+    this.#submits++;
+    this.#readbacks++;
+    await staging.mapAsync(MAP_MODE_READ);
+    this.#check();
+    const mapped = staging.getMappedRange();
+    const data = new Float32Array(mapped.slice(0, bytes));
+    const flag = new Uint32Array(mapped.slice(bytes, bytes + 8));
+    staging.unmap();
+    this.#set.destroy(staging);
+    this.timings.readback += performance.now() - t0;
+    await this.#popScopes();
+    if (flag[0] !== 0xffffffff) {
+      const ev = this.#evals[flag[0]];
+      throw this.#model.nonFiniteError(
+        `at evaluation ${flag[0]}${
+          ev ? ` (step ${ev.step}, t = ${ev.t})` : ""
+        }`,
+        flag[1],
+      );
+    }
+    return data;
+  }
+
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#set.destroyAll();
+    if (this.#scopes > 0) void this.#popScopes().catch(() => {});
+  }
+}
+
+/** Options of {@link createWebGpuBackend}. */
+export interface WebGpuBackendOptions {
+  /** Accept a software (fallback) adapter such as llvmpipe (default true). */
+  allowFallbackAdapter?: boolean;
+}
+
+/**
+ * The WebGPU backend. Rejects with {@link BackendUnavailableError} when the runtime has no WebGPU
+ * adapter.
+ */
+export async function createWebGpuBackend(
+  options: WebGpuBackendOptions = {},
+): Promise<Backend> {
+  const adapter = await probeAdapter();
+  if (!adapter) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      "no WebGPU adapter (navigator.gpu missing or empty)",
+    );
+  }
+  const description = describeAdapter(adapter);
+  if (
+    options.allowFallbackAdapter === false && description.endsWith("(fallback)")
+  ) {
+    throw new BackendUnavailableError(
+      "webgpu",
+      `only a fallback adapter is available: ${description}`,
+    );
+  }
+  return {
+    name: "webgpu",
+    description,
+    async open(spec: RunSpec): Promise<Run> {
+      if (spec.source.kind !== "model") {
+        throw new ConfigError(
+          "backend",
+          '"cpu" for a JS ε function (webgpu runs ONNX models)',
+          "webgpu",
+        );
+      }
+      await spec.source.model.session("webgpu");
+      const device = await ortDevice();
+      return new WebGpuRun(
+        spec as RunSpec & { source: { kind: "model" } },
+        device,
+      );
+    },
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * `loadModel`: a model from a directory or file path (Deno), a URL (fetch), or ONNX bytes plus a
+ * manifest object.
+ *
+ * @module
+ */
+
+import { ConfigError, ModelError } from "../errors.ts";
+import { validateManifest } from "./manifest.ts";
+import { Model, type ModelSessionOptions } from "./model.ts";
+
+/** Options of {@link loadModel}. */
+export interface LoadModelOptions extends ModelSessionOptions {
+  /**
+   * The manifest (parsed object or JSON text). Required when loading from bytes; with a path or URL
+   * it replaces the `model.json` that would be read.
+   */
+  manifest?: unknown;
+  /** The fetch used for URLs (default: the global `fetch`). */
+  fetch?: typeof fetch;
+}
+
+const URL_SCHEMES = /^(https?|file|blob|data):/i;
+
+interface DenoLike {
+  readFile(path: string): Promise<Uint8Array>;
+  readTextFile(path: string): Promise<string>;
+  stat(path: string): Promise<{ isDirectory: boolean }>;
+}
+
+function denoFs(): DenoLike | undefined {
+  return (globalThis as { Deno?: DenoLike }).Deno;
+}
+
+function parseManifest(text: unknown, where: string): unknown {
+  if (typeof text !== "string") return text;
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelError(
+      where,
+      `manifest is not valid JSON: ${(e as Error).message}`,
+      "manifest",
+      { cause: e },
+    );
+  }
+}
+
+function dirname(path: string): string {
+  const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+function joinPath(dir: string, file: string): string {
+  if (file.startsWith("/") || /^[A-Za-z]:[\\/]/.test(file)) return file;
+  return dir.endsWith("/") ? dir + file : `${dir}/${file}`;
+}
+
+async function fromPath(
+  path: string,
+  options: LoadModelOptions,
+): Promise<Model> {
+  const fs = denoFs();
+  if (!fs) {
+    throw new ConfigError(
+      "source",
+      "a URL or bytes outside Deno (no file system)",
+      path,
+    );
+  }
+  let info: { isDirectory: boolean };
+  try {
+    info = await fs.stat(path);
+  } catch (e) {
+    throw new ModelError(
+      path,
+      `cannot read ${path}: ${(e as Error).message}`,
+      "source",
+      { cause: e },
+    );
+  }
+  let manifestPath: string | undefined;
+  let onnxPath: string | undefined;
+  let baseDir: string;
+  if (info.isDirectory) {
+    baseDir = path;
+    manifestPath = joinPath(path, "model.json");
+  } else if (path.toLowerCase().endsWith(".onnx")) {
+    baseDir = dirname(path);
+    onnxPath = path;
+    manifestPath = joinPath(baseDir, "model.json");
+  } else {
+    baseDir = dirname(path);
+    manifestPath = path;
+  }
+  let raw: unknown = options.manifest;
+  if (raw === undefined) {
+    try {
+      raw = await fs.readTextFile(manifestPath);
+    } catch (e) {
+      throw new ModelError(
+        path,
+        `cannot read the manifest ${manifestPath}: ${(e as Error).message}`,
+        "manifest",
+        {
+          cause: e,
+        },
+      );
+    }
+  }
+  const manifest = validateManifest(
+    parseManifest(raw, manifestPath),
+    manifestPath,
+  );
+  onnxPath ??= joinPath(baseDir, manifest.onnx);
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(onnxPath);
+  } catch (e) {
+    throw new ModelError(
+      manifest.name,
+      `cannot read ${onnxPath}: ${(e as Error).message}`,
+      "onnx",
+      { cause: e },
+    );
+  }
+  return new Model(manifest, bytes, path, options);
+}
+
+async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
+  const doFetch = options.fetch ?? globalThis.fetch;
+  const get = async (
+    u: URL,
+    field: string,
+    name: string,
+  ): Promise<Response> => {
+    let r: Response;
+    try {
+      r = await doFetch(u);
+    } catch (e) {
+      throw new ModelError(
+        name,
+        `cannot fetch ${u.href}: ${(e as Error).message}`,
+        field,
+        { cause: e },
+      );
+    }
+    if (!r.ok) {
+      await r.body?.cancel();
+      throw new ModelError(
+        name,
+        `fetching ${u.href} failed with HTTP ${r.status}`,
+        field,
+      );
+    }
+    return r;
+  };
+  let manifestUrl: URL;
+  let onnxUrl: URL | undefined;
+  if (url.pathname.endsWith("/")) manifestUrl = new URL("model.json", url);
+  else if (url.pathname.toLowerCase().endsWith(".onnx")) {
+    onnxUrl = url;
+    manifestUrl = new URL("model.json", url);
+  } else manifestUrl = url;
+  let raw: unknown = options.manifest;
+  if (raw === undefined) {
+    raw = await (await get(manifestUrl, "manifest", url.href)).text();
+  }
+  const manifest = validateManifest(
+    parseManifest(raw, manifestUrl.href),
+    manifestUrl.href,
+  );
+  onnxUrl ??= new URL(manifest.onnx, manifestUrl);
+  const bytes = new Uint8Array(
+    await (await get(onnxUrl, "onnx", manifest.name)).arrayBuffer(),
+  );
+  return new Model(manifest, bytes, url.href, options);
+}
+
+/**
+ * Loads a model.
+ *
+ * - a path (Deno): a directory holding `model.json`, the `model.json` itself, or the `.onnx`
+ *   file (with `model.json` beside it);
+ * - a URL (a `URL`, or a string starting with http:, https:, file:, blob: or data:): fetched,
+ *   `model.json` first, then the ONNX file it names, relative to it;
+ * - bytes (`Uint8Array` or `ArrayBuffer`) of the ONNX file, with `options.manifest`.
+ *
+ * The manifest is validated first; errors are {@link ModelError}s whose `field` names the key.
+ * Sessions are created when the model is first sampled; release them with `model.dispose()`.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel("models/gmm-2d");
+ * console.log(model.name, model.sampleShape);
+ * await model.dispose();
+ * ```
+ */
+export function loadModel(
+  source: string | URL | Uint8Array | ArrayBuffer,
+  options: LoadModelOptions = {},
+): Promise<Model> {
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    if (options.manifest === undefined) {
+      return Promise.reject(
+        new ConfigError(
+          "manifest",
+          "a manifest object when loading from bytes",
+          undefined,
+        ),
+      );
+    }
+    try {
+      const manifest = validateManifest(
+        parseManifest(options.manifest, "manifest"),
+        "manifest",
+      );
+      const bytes = source instanceof Uint8Array
+        ? source
+        : new Uint8Array(source);
+      return Promise.resolve(new Model(manifest, bytes, "bytes", options));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  if (source instanceof URL) {
+    return source.protocol === "file:" && denoFs()
+      ? fromPath(decodeURIComponent(source.pathname), options)
+      : fromUrl(
+        source,
+        options,
+      );
+  }
+  if (typeof source === "string") {
+    if (URL_SCHEMES.test(source)) return loadModel(new URL(source), options);
+    return fromPath(source, options);
+  }
+  return Promise.reject(
+    new ConfigError("source", "a path, a URL or bytes", source),
+  );
+}

@@ -1,0 +1,31 @@
+/**
+ * Models: `loadModel` (path, URL or bytes + manifest), manifest validation, and the time and
+ * prediction-type conversions of one network evaluation.
+ *
+ * @module
+ */
+
+export { loadModel, type LoadModelOptions } from "./load.ts";
+export {
+  type ConditioningValue,
+  type GuidanceOptions,
+  Model,
+  type ModelSessionOptions,
+  type SessionKind,
+} from "./model.ts";
+export {
+  completeSde,
+  type ExtraInput,
+  type ExtraInputDtype,
+  type ModelManifest,
+  type PredictionType,
+  type TimeSpec,
+  validateManifest,
+} from "./manifest.ts";
+export {
+  type EpsMap,
+  epsMap,
+  type EvalPoint,
+  predictionToEps,
+  timeInput,
+} from "./convert.ts";

@@ -1,0 +1,432 @@
+/**
+ * A loaded model: the manifest, the ONNX bytes, and onnxruntime sessions created on demand per
+ * execution provider (so one model can be sampled on the WebGPU and the WASM backend alike).
+ *
+ * @module
+ */
+
+import { ConfigError, ModelError } from "../errors.ts";
+import {
+  type Ort,
+  ortFor,
+  type OrtOutputs,
+  type OrtSession,
+  type OrtSessionOptions,
+  type OrtTensor,
+} from "../backends/ort.ts";
+import { type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
+import type { ExtraInput, ModelManifest } from "./manifest.ts";
+
+/** Execution providers a model session can be created for. */
+export type SessionKind = "webgpu" | "wasm";
+
+/** A conditioning value: one number for every sample, one value per sample element, or the whole batch. */
+export type ConditioningValue =
+  | number
+  | bigint
+  | ArrayLike<number>
+  | ArrayLike<bigint>;
+
+/** Classifier-free guidance: `ε = ε_u + scale·(ε_c − ε_u)`, one batched call of size 2n. */
+export interface GuidanceOptions {
+  /** The guidance scale w (1 = conditional only; 0 = unconditional only). */
+  scale: number;
+  /** Values of the extra inputs for the unconditional half; default: each input's manifest `null`. */
+  unconditional?: Record<string, ConditioningValue>;
+}
+
+/** Options of {@link Model} session creation. */
+export interface ModelSessionOptions {
+  /** Extra onnxruntime session options (merged; execution providers and output location are ours). */
+  sessionOptions?: OrtSessionOptions;
+}
+
+type OrtTensorType = "float32" | "float64" | "int32" | "int64" | "bool";
+
+function tensorOf(
+  ort: Ort,
+  type: OrtTensorType,
+  data: ArrayLike<number> | ArrayLike<bigint>,
+  dims: number[],
+): OrtTensor {
+  const n = data.length;
+  switch (type) {
+    case "float32":
+      return new ort.Tensor(
+        "float32",
+        Float32Array.from(data as ArrayLike<number>, Number),
+        dims,
+      );
+    case "float64":
+      return new ort.Tensor(
+        "float64",
+        Float64Array.from(data as ArrayLike<number>, Number),
+        dims,
+      );
+    case "int32":
+      return new ort.Tensor(
+        "int32",
+        Int32Array.from(data as ArrayLike<number>, Number),
+        dims,
+      );
+    case "int64": {
+      const a = new BigInt64Array(n);
+      for (let i = 0; i < n; i++) a[i] = BigInt(data[i] as number | bigint);
+      return new ort.Tensor("int64", a, dims);
+    }
+    case "bool": {
+      const a = new Uint8Array(n);
+      for (let i = 0; i < n; i++) a[i] = Number(data[i]) ? 1 : 0;
+      return new ort.Tensor("bool", a, dims);
+    }
+  }
+}
+
+/** A model ready for sampling. Create it with `loadModel`. */
+export class Model {
+  /** The validated manifest. */
+  readonly manifest: ModelManifest;
+  /** The ONNX file's bytes. */
+  readonly bytes: Uint8Array;
+  /** Where the model came from (path, URL or "bytes"). */
+  readonly source: string;
+  readonly #options: ModelSessionOptions;
+  readonly #sessions = new Map<SessionKind, Promise<OrtSession>>();
+  #queue: Promise<unknown> = Promise.resolve();
+  #disposed = false;
+
+  /** Wraps validated parts; prefer `loadModel`. */
+  constructor(
+    manifest: ModelManifest,
+    bytes: Uint8Array,
+    source: string,
+    options: ModelSessionOptions = {},
+  ) {
+    this.manifest = manifest;
+    this.bytes = bytes;
+    this.source = source;
+    this.#options = options;
+  }
+
+  /** The manifest's name. */
+  get name(): string {
+    return this.manifest.name;
+  }
+
+  /** Shape of one sample. */
+  get sampleShape(): readonly number[] {
+    return this.manifest.sampleShape;
+  }
+
+  /** Number of elements of one sample. */
+  get sampleSize(): number {
+    return this.manifest.sampleShape.reduce((a, b) => a * b, 1);
+  }
+
+  /** Tensor type of x, t and the output. */
+  get dtype(): "float32" | "float64" {
+    return this.manifest.dtype;
+  }
+
+  /** Whether {@link dispose} was called. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** The time input value at `point`. */
+  timeInput(point: EvalPoint): number {
+    const n = this.manifest.sde.alphasCumprod?.length ?? 0;
+    return timeInput(this.manifest.time, n, point);
+  }
+
+  /** The linear map from the network output to ε at `point` (guidance scale `w`, if guided). */
+  epsMap(point: EvalPoint, w?: number): EpsMap {
+    return epsMap(this.manifest, point, w);
+  }
+
+  #error(message: string, field?: string, cause?: unknown): ModelError {
+    return new ModelError(
+      this.name,
+      message,
+      field,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  /**
+   * The onnxruntime session for an execution provider, created once and checked against the
+   * manifest (every graph input must be x, t or an extra input, and all of those must exist).
+   * The WebGPU session keeps its output on the GPU (`preferredOutputLocation: "gpu-buffer"`).
+   */
+  session(kind: SessionKind): Promise<OrtSession> {
+    if (this.#disposed) {
+      return Promise.reject(this.#error("the model was disposed", "session"));
+    }
+    let s = this.#sessions.get(kind);
+    if (!s) {
+      s = this.#create(kind);
+      this.#sessions.set(kind, s);
+      s.catch(() => this.#sessions.delete(kind));
+    }
+    return s;
+  }
+
+  async #create(kind: SessionKind): Promise<OrtSession> {
+    if (kind === "webgpu" && this.dtype !== "float32") {
+      throw new ConfigError(
+        "backend",
+        '"wasm" for a float64 model (WebGPU has no float64)',
+        kind,
+      );
+    }
+    const m = this.manifest;
+    let session: OrtSession;
+    try {
+      session = await ortFor(kind).InferenceSession.create(this.bytes, {
+        logSeverityLevel: 3, // errors only: the WebGPU EP warns about CPU-placed shape ops
+        ...this.#options.sessionOptions,
+        executionProviders: [kind],
+        ...(kind === "webgpu"
+          ? { preferredOutputLocation: { [m.output]: "gpu-buffer" as const } }
+          : {}),
+      });
+    } catch (e) {
+      throw this.#error(
+        `onnxruntime could not create a ${kind} session: ${
+          (e as Error).message ?? e
+        }`,
+        "onnx",
+        e,
+      );
+    }
+    try {
+      const declared = new Map<string, string>([
+        [m.inputs.x, "inputs.x"],
+        [m.inputs.t, "inputs.t"],
+        ...m.extraInputs.map((e, i) =>
+          [e.name, `extraInputs[${i}].name`] as [string, string]
+        ),
+      ]);
+      for (const [name, field] of declared) {
+        if (!session.inputNames.includes(name)) {
+          throw this.#error(
+            `the ONNX graph has no input '${name}' (its inputs: ${
+              session.inputNames.join(", ")
+            })`,
+            field,
+          );
+        }
+      }
+      for (const name of session.inputNames) {
+        if (!declared.has(name)) {
+          throw this.#error(
+            `the ONNX graph input '${name}' is not declared in the manifest (inputs or extraInputs)`,
+            "extraInputs",
+          );
+        }
+      }
+      if (!session.outputNames.includes(m.output)) {
+        throw this.#error(
+          `the ONNX graph has no output '${m.output}' (its outputs: ${
+            session.outputNames.join(", ")
+          })`,
+          "output",
+        );
+      }
+    } catch (e) {
+      await session.release().catch(() => {});
+      throw e;
+    }
+    return session;
+  }
+
+  /**
+   * Runs the network once (calls on one model are serialised: onnxruntime sessions are not
+   * re-entrant). Returns the output tensor, which the caller must dispose.
+   */
+  run(kind: SessionKind, feeds: Record<string, OrtTensor>): Promise<OrtTensor> {
+    const job = this.#queue.then(async () => {
+      const session = await this.session(kind);
+      let result: OrtOutputs;
+      try {
+        result = await session.run(feeds, [this.manifest.output]);
+      } catch (e) {
+        throw this.#error(
+          `onnxruntime run failed: ${(e as Error).message ?? e}`,
+          this.manifest.output,
+          e,
+        );
+      }
+      return result[this.manifest.output] as OrtTensor;
+    });
+    this.#queue = job.catch(() => {});
+    return job;
+  }
+
+  /**
+   * Checks a network output: its element type and shape `[batch, ...sampleShape]`. Throws a
+   * {@link ModelError} naming the model and the output.
+   */
+  checkOutput(out: OrtTensor, batch: number, where: string): void {
+    const want = [batch, ...this.manifest.sampleShape];
+    const got = out.dims;
+    if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
+      throw this.#error(
+        `output '${this.manifest.output}' has shape [${
+          got.join(", ")
+        }] ${where}; expected [${want.join(", ")}]`,
+        this.manifest.output,
+      );
+    }
+    if (out.type !== this.dtype) {
+      throw this.#error(
+        `output '${this.manifest.output}' has type ${out.type} ${where}; expected ${this.dtype}`,
+        this.manifest.output,
+      );
+    }
+  }
+
+  /** The error for a network output holding NaN or ±Inf. */
+  nonFiniteError(where: string, count?: number): ModelError {
+    return this.#error(
+      `output '${this.manifest.output}' contains ${
+        count ?? "some"
+      } non-finite value(s) (NaN or Inf) ${where}`,
+      this.manifest.output,
+    );
+  }
+
+  /**
+   * The CPU tensors (made by the onnxruntime instance of `kind`) of the extra inputs for a batch of `n` samples (`2n` with guidance: the
+   * conditional half first, then the unconditional half). Missing conditioning falls back to the
+   * input's `null` value; without one it is a {@link ConfigError} naming `conditioning.<input>`.
+   */
+  extraFeeds(
+    kind: SessionKind,
+    n: number,
+    conditioning: Record<string, ConditioningValue> = {},
+    guidance?: GuidanceOptions,
+  ): Record<string, OrtTensor> {
+    const extras = this.manifest.extraInputs;
+    for (const key of Object.keys(conditioning)) {
+      if (!extras.some((e) => e.name === key)) {
+        throw new ConfigError(
+          `conditioning.${key}`,
+          `one of the model's extra inputs (${
+            extras.map((e) => e.name).join(", ") || "none"
+          })`,
+          conditioning[key],
+        );
+      }
+    }
+    if (guidance) {
+      if (!Number.isFinite(guidance.scale)) {
+        throw new ConfigError(
+          "guidance.scale",
+          "a finite number",
+          guidance.scale,
+        );
+      }
+      if (extras.length === 0) {
+        throw new ConfigError(
+          "guidance",
+          "used only with a model that has extraInputs",
+          guidance,
+        );
+      }
+      for (const key of Object.keys(guidance.unconditional ?? {})) {
+        if (!extras.some((e) => e.name === key)) {
+          throw new ConfigError(
+            `guidance.unconditional.${key}`,
+            "one of the model's extra inputs",
+            key,
+          );
+        }
+      }
+    }
+    const ort = ortFor(kind);
+    const feeds: Record<string, OrtTensor> = {};
+    for (const ex of extras) {
+      const per = ex.shape.reduce((a, b) => a * b, 1);
+      const cond = this.#expand(
+        ex,
+        per,
+        n,
+        conditioning[ex.name],
+        `conditioning.${ex.name}`,
+      );
+      let data: (number | bigint)[] = cond;
+      if (guidance) {
+        const un = this.#expand(
+          ex,
+          per,
+          n,
+          guidance.unconditional?.[ex.name],
+          `guidance.unconditional.${ex.name}`,
+        );
+        data = cond.concat(un);
+      }
+      feeds[ex.name] = tensorOf(ort, ex.dtype, data as ArrayLike<number>, [
+        data.length / per,
+        ...ex.shape,
+      ]);
+    }
+    return feeds;
+  }
+
+  #expand(
+    ex: ExtraInput,
+    per: number,
+    n: number,
+    v: ConditioningValue | undefined,
+    field: string,
+  ): (number | bigint)[] {
+    if (v === undefined) {
+      if (ex.null === undefined) {
+        throw new ConfigError(
+          field,
+          `a value for extra input '${ex.name}' (it has no "null" value)`,
+          v,
+        );
+      }
+      return new Array(n * per).fill(ex.null);
+    }
+    if (typeof v === "number" || typeof v === "bigint") {
+      return new Array(n * per).fill(v);
+    }
+    if (
+      typeof v !== "object" ||
+      typeof (v as ArrayLike<number>).length !== "number"
+    ) {
+      throw new ConfigError(field, "a number or an array", v);
+    }
+    const arr = Array.from(v as ArrayLike<number | bigint>);
+    if (arr.length === n * per) return arr;
+    if (arr.length === per) {
+      const out: (number | bigint)[] = [];
+      for (let i = 0; i < n; i++) out.push(...arr);
+      return out;
+    }
+    throw new ConfigError(
+      field,
+      `${per} value(s) per sample or ${n * per} for the batch`,
+      v,
+    );
+  }
+
+  /** Releases every onnxruntime session. The model cannot be used afterwards. */
+  async dispose(): Promise<void> {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#queue;
+    const all = [...this.#sessions.values()];
+    this.#sessions.clear();
+    for (const s of all) {
+      try {
+        await (await s).release();
+      } catch {
+        // creation failed: nothing to release
+      }
+    }
+  }
+}

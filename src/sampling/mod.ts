@@ -1,0 +1,35 @@
+/**
+ * The sampling engine: `sample` runs an ONNX ε-network along a coefficient plan on a backend
+ * (webgpu, wasm or auto); `sampleFunction` runs a JS ε function in float64 on the CPU.
+ *
+ * @example
+ * ```ts
+ * import { loadModel } from "../model/mod.ts";
+ * import { sample } from "./mod.ts";
+ * const model = await loadModel("models/gmm-2d");
+ * const r = await sample({ model, plan, n: 8, seed: 7 });
+ * await model.dispose();
+ * ```
+ *
+ * @module
+ */
+
+export {
+  checkPlanMatchesModel,
+  type CommonSampleOptions,
+  sample,
+  sampleFunction,
+  type SampleFunctionOptions,
+  type SampleOptions,
+  type SampleResult,
+  validatePlan,
+} from "./sample.ts";
+export {
+  denoiseFinal,
+  initPrior,
+  type LoopContext,
+  multistepLoop,
+  type Progress,
+  registersFor,
+  rhorkLoop,
+} from "./methods.ts";

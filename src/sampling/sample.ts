@@ -1,0 +1,325 @@
+/**
+ * `sample` (an ONNX model on a backend) and `sampleFunction` (a JS ε function in float64 on the
+ * CPU): validate the inputs, open a run, drive the plan's method loop, read the result once, and
+ * release every buffer whatever happens.
+ *
+ * @module
+ */
+
+import { AbortError, ConfigError } from "../errors.ts";
+import type { Plan } from "../plan/types.ts";
+import { completeSde } from "../model/manifest.ts";
+import type {
+  ConditioningValue,
+  GuidanceOptions,
+  Model,
+} from "../model/model.ts";
+import { type BackendChoice, createBackend } from "../backends/mod.ts";
+import type {
+  Backend,
+  BackendName,
+  EpsFunction,
+  EpsSource,
+  GpuRunStats,
+  Run,
+} from "../backends/types.ts";
+import {
+  denoiseFinal,
+  initPrior,
+  type LoopContext,
+  multistepLoop,
+  type Progress,
+  registersFor,
+  rhorkLoop,
+  X,
+} from "./methods.ts";
+
+/** Options shared by {@link sample} and {@link sampleFunction}. */
+export interface CommonSampleOptions {
+  /** The coefficient plan (from `makePlan`, or loaded from JSON). Stochasticity is `plan.noise`. */
+  plan: Plan;
+  /** Batch size (default 1). */
+  n?: number;
+  /** Noise seed, a safe non-negative integer (default: random; the result reports it). */
+  seed?: number;
+  /** Evaluate once more at t = ε and return x̂₀ = (x − σε)/α (default false). */
+  denoiseFinal?: boolean;
+  /** The initial x_T (n × sample size values) instead of prior noise. */
+  init?: ArrayLike<number>;
+  /** Called after every step. */
+  onProgress?: (p: Progress) => void;
+  /** Stops the loop (an `AbortError`), releasing every buffer. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link sample}. */
+export interface SampleOptions extends CommonSampleOptions {
+  /** The model (from `loadModel`). */
+  model: Model;
+  /** `"auto"` (default), `"webgpu"`, `"wasm"`, or a backend object. */
+  backend?: BackendChoice;
+  /** Values of the model's extra (conditioning) inputs, by input name. */
+  conditioning?: Record<string, ConditioningValue>;
+  /** Classifier-free guidance: a scale w, or options. One batched call of size 2n per evaluation. */
+  guidance?: number | GuidanceOptions;
+}
+
+/** Options of {@link sampleFunction}. */
+export interface SampleFunctionOptions extends CommonSampleOptions {
+  /** ε(x, t) in float64. */
+  eps: EpsFunction;
+  /** Shape of one sample. */
+  sampleShape: readonly number[];
+  /** A name for error messages. */
+  name?: string;
+}
+
+/** What a sampling run returns. */
+export interface SampleResult {
+  /** The samples, row-major `[n, ...sampleShape]` (float32 unless the model is float64). */
+  data: Float32Array | Float64Array;
+  /** `[n, ...sampleShape]`. */
+  shape: number[];
+  /** The backend that ran. */
+  backend: BackendName;
+  /** Why it was chosen (for `auto`). */
+  backendReason?: string;
+  /** The seed used. */
+  seed: number;
+  /** Network evaluations (the plan's nfe, plus one with denoiseFinal). */
+  nfe: number;
+  /** Wall-clock milliseconds. */
+  timings: { network: number; update: number; readback: number; total: number };
+  /** GPU memory use of the run (webgpu only). */
+  gpu?: GpuRunStats;
+}
+
+function sameNumber(a: number | undefined, b: number | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
+}
+
+/** Checks the plan's shape (a ConfigError naming `plan.<field>` otherwise). */
+export function validatePlan(plan: Plan): void {
+  const bad = (field: string, allowed: string, value: unknown): never => {
+    throw new ConfigError(`plan.${field}`, allowed, value);
+  };
+  if (plan === null || typeof plan !== "object") bad("", "a plan object", plan);
+  if (plan.format !== "deis-plan/1") {
+    bad("format", '"deis-plan/1"', plan.format);
+  }
+  const N = plan.steps;
+  if (!Number.isSafeInteger(N) || N < 1) bad("steps", "a positive integer", N);
+  for (const key of ["timesteps", "alphaBar", "rho"] as const) {
+    const a = plan[key];
+    if (!Array.isArray(a) || a.length !== N + 1) {
+      bad(key, `an array of steps + 1 = ${N + 1} numbers`, a);
+    }
+    a.forEach((v, i) =>
+      Number.isFinite(v) || bad(`${key}[${i}]`, "a finite number", v)
+    );
+  }
+  if (!Array.isArray(plan.rows) || plan.rows.length !== N) {
+    bad("rows", `an array of ${N} rows`, plan.rows);
+  }
+  plan.rows.forEach((r, k) => {
+    if (!Array.isArray(r) || r.length < 2) {
+      bad(`rows[${k}]`, "[x_coef, c_0, …]", r);
+    }
+    r.forEach((v, j) =>
+      Number.isFinite(v) || bad(`rows[${k}][${j}]`, "a finite number", v)
+    );
+  });
+  if (plan.noise !== undefined) {
+    if (!Array.isArray(plan.noise) || plan.noise.length !== N) {
+      bad("noise", `an array of ${N} numbers`, plan.noise);
+    }
+    plan.noise.forEach((v, k) =>
+      (Number.isFinite(v) && v >= 0) ||
+      bad(`noise[${k}]`, "a finite number ≥ 0", v)
+    );
+  }
+  if (plan.method === "rhork") {
+    if (!Array.isArray(plan.stages) || plan.stages.length !== N) {
+      bad("stages", `an array of ${N} stage lists`, plan.stages);
+    }
+    plan.stages!.forEach((st, k) => {
+      if (
+        !Array.isArray(st) || st.length < 1 ||
+        plan.rows[k].length !== st.length + 1
+      ) {
+        bad(
+          `stages[${k}]`,
+          `a list of ${
+            plan.rows[k].length - 1
+          } stages (one per row coefficient)`,
+          st,
+        );
+      }
+      st.forEach((s, m) => {
+        if (!Array.isArray(s.coefs) || s.coefs.length !== m) {
+          bad(`stages[${k}][${m}].coefs`, `${m} coefficients`, s.coefs);
+        }
+        for (const v of [s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs]) {
+          if (!Number.isFinite(v)) {
+            bad(`stages[${k}][${m}]`, "finite numbers", v);
+          }
+        }
+      });
+    });
+  }
+}
+
+/** Checks that the plan was made for the model's SDE. */
+export function checkPlanMatchesModel(plan: Plan, model: Model): void {
+  const a = completeSde(plan.sde), b = model.manifest.sde;
+  let same = a.name === b.name;
+  for (const key of ["betaMin", "betaMax", "sigmaMin", "sigmaMax"] as const) {
+    if (a.name === "vp-linear" && key.startsWith("sigma")) continue;
+    if (a.name === "ve" && key.startsWith("beta")) continue;
+    same &&= sameNumber(a[key], b[key]);
+  }
+  if (a.name === "vp-discrete") {
+    const x = a.alphasCumprod ?? [], y = b.alphasCumprod ?? [];
+    same &&= x.length === y.length && x.every((v, i) => sameNumber(v, y[i]));
+  }
+  if (!same) {
+    throw new ConfigError(
+      "plan.sde",
+      `the model's SDE (${
+        JSON.stringify({
+          ...b,
+          alphasCumprod: b.alphasCumprod ? "[…]" : undefined,
+        })
+      })`,
+      plan.sde.name,
+    );
+  }
+}
+
+function randomSeed(): number {
+  const w = new Uint32Array(1);
+  crypto.getRandomValues(w);
+  return w[0];
+}
+
+async function drive(
+  backend: Backend,
+  source: EpsSource,
+  sampleShape: readonly number[],
+  opts: CommonSampleOptions,
+): Promise<SampleResult> {
+  const t0 = performance.now();
+  const { plan } = opts;
+  validatePlan(plan);
+  const n = opts.n ?? 1;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ConfigError("n", "a positive integer", n);
+  }
+  const seed = opts.seed ?? randomSeed();
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new ConfigError("seed", "a safe non-negative integer", seed);
+  }
+  if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
+  const [xSlots, epsSlots] = registersFor(plan);
+  let run: Run | undefined;
+  try {
+    run = await backend.open({ source, n, xSlots, epsSlots, seed });
+    if (opts.init !== undefined) run.upload(X, opts.init);
+    else initPrior(run, plan);
+    const ctx: LoopContext = {
+      run,
+      plan,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      nfe: 0,
+    };
+    if (plan.method === "rhork") await rhorkLoop(ctx);
+    else await multistepLoop(ctx);
+    if (opts.denoiseFinal) await denoiseFinal(ctx);
+    const data = await run.read(X);
+    return {
+      data,
+      shape: [n, ...sampleShape],
+      backend: backend.name,
+      backendReason: backend.reason,
+      seed,
+      nfe: ctx.nfe,
+      timings: { ...run.timings, total: performance.now() - t0 },
+      gpu: run.gpu,
+    };
+  } finally {
+    run?.dispose();
+  }
+}
+
+/**
+ * Samples `n` draws from an ONNX model along a plan.
+ *
+ * @example
+ * ```ts
+ * const model = await loadModel("models/gmm-2d");
+ * const plan = makePlan({ method: "tab", order: 2, steps: 10 });
+ * const r = await sample({ model, plan, n: 16, seed: 1, backend: "auto" });
+ * console.log(r.backend, r.shape, r.nfe, r.timings);
+ * ```
+ */
+export async function sample(options: SampleOptions): Promise<SampleResult> {
+  const { model } = options;
+  if (!model || typeof model.session !== "function") {
+    throw new ConfigError("model", "a model from loadModel", model);
+  }
+  validatePlan(options.plan);
+  checkPlanMatchesModel(options.plan, model);
+  const choice = options.backend ?? "auto";
+  let backend: Backend;
+  if (choice === "auto" && model.dtype === "float64") {
+    backend = {
+      ...(await createBackend("wasm")),
+      reason: "float64 model (WebGPU has no float64)",
+    };
+  } else {backend = typeof choice === "string"
+      ? await createBackend(choice)
+      : choice;}
+  const guidance = typeof options.guidance === "number"
+    ? { scale: options.guidance }
+    : options.guidance;
+  const source: EpsSource = {
+    kind: "model",
+    model,
+    conditioning: options.conditioning,
+    guidance,
+  };
+  return await drive(backend, source, model.sampleShape, options);
+}
+
+/**
+ * The float64 CPU loop over a plain JS ε function (same methods, same noise), for convergence
+ * tests against exact models.
+ */
+export async function sampleFunction(
+  options: SampleFunctionOptions,
+): Promise<SampleResult> {
+  if (typeof options.eps !== "function") {
+    throw new ConfigError("eps", "a function (x, t) => ε", options.eps);
+  }
+  const shape = options.sampleShape;
+  if (
+    !Array.isArray(shape) || shape.length === 0 ||
+    !shape.every((d) => Number.isSafeInteger(d) && d > 0)
+  ) {
+    throw new ConfigError(
+      "sampleShape",
+      "a non-empty array of positive integers",
+      shape,
+    );
+  }
+  const backend = await createBackend("cpu");
+  const source: EpsSource = {
+    kind: "function",
+    fn: options.eps,
+    sampleShape: shape,
+    name: options.name,
+  };
+  return await drive(backend, source, shape, options);
+}
