@@ -6,7 +6,7 @@
 import { getF, setF } from "./memory";
 import { ensureQuadrature, GL_N, glNode, glWeight } from "./quadrature";
 import { gLogRho, gRho, gridTimes, sLogRho, sRho } from "./schedule";
-import { knotLogRhoAt, knots, timeOfLogRho } from "./sde";
+import { knotLogRhoAt, knots, timeOffset } from "./sde";
 
 export const PHI_T: i32 = 0;
 export const PHI_RHO: i32 = 1;
@@ -45,15 +45,15 @@ function integratePiece(phi: i32, k: i32, q: i32, a: f64, b: f64): void {
   const count = Math.ceil(Math.abs(b - a) / MAX_PIECE);
   const pieces = count >= 1.0 && count <= 1e6 ? <i32>count : 1;
   const len = (b - a) / <f64>pieces;
-  const uk = getF(gLogRho, k);
   const tk = getF(gridTimes, k);
   const rk = getF(gRho, k);
+  const rk2 = rk * rk;
   for (let p = 0; p < pieces; p++) {
     const start = a + <f64>p * len;
     for (let i = 0; i < GL_N; i++) {
       const w = start + len * glNode(i);
       let s: f64;
-      if (phi == PHI_T) s = timeOfLogRho(uk + w) - tk;
+      if (phi == PHI_T) s = timeOffset(tk, rk2, w);
       else if (phi == PHI_RHO) s = rk * Math.expm1(w);
       else s = w;
       const f = glWeight(i) * len * rk * Math.exp(w);

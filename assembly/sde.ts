@@ -103,7 +103,11 @@ export function knotLogRhoAt(n: i32): f64 {
 
 export function logAlphaBar(t: f64): f64 {
   if (kind == VP_LINEAR) return -(0.5 * dBeta * t + beta0) * t;
-  if (kind == VP_COSINE) return 2.0 * Math.log(Math.sin((1.0 - t) * COSINE_K) / Math.sin(COSINE_K));
+  if (kind == VP_COSINE) {
+    // ᾱ = (sin((1 − t)K)/sin K)²; near t = 0 the ratio is 1 − 2cos((1 − t/2)K) sin(tK/2)/sin K.
+    if (t > 0.5) return 2.0 * Math.log(Math.sin((1.0 - t) * COSINE_K) / Math.sin(COSINE_K));
+    return 2.0 * Math.log1p((-2.0 * Math.cos((1.0 - 0.5 * t) * COSINE_K) * Math.sin(0.5 * t * COSINE_K)) / Math.sin(COSINE_K));
+  }
   if (kind == VP_DISCRETE) return discreteLogAlphaBar(t);
   return 0.0;
 }
@@ -156,7 +160,10 @@ export function logRhoDiff(ta: f64, tb: f64): f64 {
     const lb = -logAlphaBar(tb);
     return 0.5 * (-logAlphaBarDiff(ta, tb) + Math.log1p(-Math.exp(-la)) - Math.log1p(-Math.exp(-lb)));
   }
-  return 0.5 * Math.log1p(rho2Diff(ta, tb) / rb2);
+  const x = rho2Diff(ta, tb) / rb2;
+  // log1p(x) keeps the digits of a small relative change; a large one is better as a plain ratio.
+  if (x > -0.5 && x < 1.0) return 0.5 * Math.log1p(x);
+  return 0.5 * Math.log(rho2(ta) / rb2);
 }
 
 /** t(ρ) with ρ = e^u. */
@@ -185,6 +192,45 @@ export function timeOfLogRho(u: f64): f64 {
   const l0 = knotL(lo);
   const f = (-L - l0) / (knotL(lo + 1) - l0);
   return (<f64>(lo + 1) + f) / <f64>knotCount;
+}
+
+/**
+ * t(u_k + w) − t_k for a grid point t_k with ρ_k² = `rk2`, computed from the offset w itself: the
+ * absolute rounding of u_k + w (≈ 1e-15 for |u| ≈ 5) would otherwise cost short steps digits.
+ */
+export function timeOffset(tk: f64, rk2: f64, w: f64): f64 {
+  if (kind == VE) return w / logSigmaRatio;
+  const dr2 = rk2 * Math.expm1(2.0 * w); // ρ² − ρ_k²
+  if (kind == VP_COSINE) {
+    const s0 = Math.sin(COSINE_S * COSINE_K);
+    const c0 = Math.cos(COSINE_S * COSINE_K);
+    const qk = Math.sqrt(s0 * s0 + rk2);
+    const q = Math.sqrt(s0 * s0 + rk2 + dr2);
+    return Math.atan2((dr2 * c0) / (q + qk), c0 * c0 + q * qk) / COSINE_K;
+  }
+  // −(log ᾱ − log ᾱ_k) = log((1 + ρ²)/(1 + ρ_k²)).
+  const dL = Math.log1p(dr2 / (1.0 + rk2));
+  if (kind == VP_LINEAR) {
+    // Δβ/2 x² + β(t_k) x − dL = 0 for x = t − t_k, in the form that does not cancel.
+    const b = beta0 + dBeta * tk;
+    return (2.0 * dL) / (b + Math.sqrt(b * b + 2.0 * dBeta * dL));
+  }
+  // vp-discrete: log ᾱ is linear in t on each segment.
+  const lk = discreteLogAlphaBar(tk);
+  const l = lk - dL;
+  let below = <i32>Math.ceil(tk * <f64>knotCount - 1.0) - 1;
+  if (below < 0) below = 0;
+  if (below > knotCount - 2) below = knotCount - 2;
+  if (l <= knotL(below)) return -dL / ((knotL(below + 1) - knotL(below)) * <f64>knotCount);
+  let lo = 0;
+  let hi = knotCount - 1;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (knotL(mid) >= l) lo = mid;
+    else hi = mid;
+  }
+  const l0 = knotL(lo);
+  return (<f64>(lo + 1) - tk * <f64>knotCount) / <f64>knotCount + (l - l0) / ((knotL(lo + 1) - l0) * <f64>knotCount);
 }
 
 /** d log ᾱ/dt; for vp-discrete, the slope of the segment below t (the side a step moves into). */

@@ -2,7 +2,7 @@
 
 import { alloc, getF, setF } from "./memory";
 import { lagrangeWeights, PHI_LOGRHO, PHI_RHO, PHI_T, rhoabClosedForm } from "./lagrange";
-import { gAlpha, gLogAlphaBar, gRho, gridTimes, psi, sLogAlphaBar, sLogRho, sRho } from "./schedule";
+import { gAlpha, gRho, gridTimes, psi, sLogAlphaBar, sLogRho, sRho } from "./schedule";
 import { dLogAlphaBar, dRho, rho2Diff, sdeKind, VE } from "./sde";
 
 export const M_DDIM: i32 = 0;
@@ -53,7 +53,8 @@ export function buildRows(method: i32, order: i32, steps: i32, out: usize, quadr
       if (ve) {
         setF(row, 1, rho2Diff(getF(gridTimes, k + 1), tk) / (2.0 * getF(gRho, k)));
       } else {
-        const sigma = Math.sqrt(-Math.expm1(getF(gLogAlphaBar, k)));
+        const r = getF(gRho, k);
+        const sigma = r / Math.sqrt(1.0 + r * r);
         setF(row, 1, -Math.expm1(0.5 * getF(sLogAlphaBar, k)) / sigma);
       }
     }

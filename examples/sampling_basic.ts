@@ -14,27 +14,42 @@ import { sample } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { MethodName } from "../src/plan/types.ts";
 
-const [backend = "auto", method = "tab", stepsArg = "10", nArg = "500"] = Deno.args;
+const [backend = "auto", method = "tab", stepsArg = "10", nArg = "500"] =
+  Deno.args;
 const steps = Number(stepsArg), n = Number(nArg);
 
 const model = await loadModel(new URL("../models/gmm-2d/", import.meta.url));
 try {
-  const plan = makePlan({ method: method as MethodName, steps, ...(method === "rhork" ? { rk: "heun2" } : {}) });
+  const plan = makePlan({
+    method: method as MethodName,
+    steps,
+    ...(method === "rhork" ? { rk: "heun2" } : {}),
+  });
   const result = await sample({
     model,
     plan,
     n,
     seed: 2024,
     backend: backend as "auto" | "webgpu" | "wasm",
-    onProgress: (p) => Deno.stdout.writeSync(new TextEncoder().encode(`\rstep ${p.step}/${p.steps}  t = ${p.t.toFixed(4)}`)),
+    onProgress: (p) =>
+      Deno.stdout.writeSync(
+        new TextEncoder().encode(
+          `\rstep ${p.step}/${p.steps}  t = ${p.t.toFixed(4)}`,
+        ),
+      ),
   });
-  console.log(`\n${n} samples of ${model.name} with ${plan.method} (${plan.nfe} NFE) on ${result.backend}`);
+  console.log(
+    `\n${n} samples of ${model.name} with ${plan.method} (${plan.nfe} NFE) on ${result.backend}`,
+  );
   if (result.backendReason) console.log(`  backend: ${result.backendReason}`);
   const t = result.timings;
   console.log(
-    `  ${t.total.toFixed(0)} ms total: network ${t.network.toFixed(0)}, update ${t.update.toFixed(0)}, readback ${
-      t.readback.toFixed(0)
-    }` + (result.gpu ? `; GPU peak ${result.gpu.peakBytes} bytes, ${result.gpu.readbacks} readback` : ""),
+    `  ${t.total.toFixed(0)} ms total: network ${
+      t.network.toFixed(0)
+    }, update ${t.update.toFixed(0)}, readback ${t.readback.toFixed(0)}` +
+      (result.gpu
+        ? `; GPU peak ${result.gpu.peakBytes} bytes, ${result.gpu.readbacks} readback`
+        : ""),
   );
 
   // text scatter plot over the model's data range
@@ -47,22 +62,34 @@ try {
     if (cx >= 0 && cx < W && cy >= 0 && cy < H) grid[cy][cx]++;
   }
   const shade = " .:-=+*#%@";
-  for (const row of grid) console.log("  |" + row.map((c) => shade[Math.min(9, c)]).join("") + "|");
+  for (const row of grid) {
+    console.log("  |" + row.map((c) => shade[Math.min(9, c)]).join("") + "|");
+  }
 
   // compare with the mixture's weights: nearest component of each sample
-  const gmm = model.manifest.extra.gmm as { weights: number[]; means: number[][] };
+  const gmm = model.manifest.extra.gmm as {
+    weights: number[];
+    means: number[][];
+  };
   const counts = new Array(gmm.weights.length).fill(0);
   for (let i = 0; i < n; i++) {
     let best = 0, bd = Infinity;
     gmm.means.forEach((m, k) => {
-      const d = (result.data[2 * i] - m[0]) ** 2 + (result.data[2 * i + 1] - m[1]) ** 2;
+      const d = (result.data[2 * i] - m[0]) ** 2 +
+        (result.data[2 * i + 1] - m[1]) ** 2;
       if (d < bd) [bd, best] = [d, k];
     });
     counts[best]++;
   }
   const total = gmm.weights.reduce((a, b) => a + b, 0);
   console.log("  component   weight   sampled");
-  gmm.weights.forEach((w, k) => console.log(`  ${k}           ${(w / total).toFixed(3)}    ${(counts[k] / n).toFixed(3)}`));
+  gmm.weights.forEach((w, k) =>
+    console.log(
+      `  ${k}           ${(w / total).toFixed(3)}    ${
+        (counts[k] / n).toFixed(3)
+      }`,
+    )
+  );
 } finally {
   await model.dispose();
 }

@@ -3,7 +3,15 @@
  * batch size, and the same noise on the GPU (WGSL), on the WASM backend and in float64 on the CPU.
  */
 import assert from "node:assert/strict";
-import { fillGaussian, gaussian, gpuBufferStats, NOISE_STREAM, philox4x32, probeAdapter, seedWords } from "../src/backends/mod.ts";
+import {
+  fillGaussian,
+  gaussian,
+  gpuBufferStats,
+  NOISE_STREAM,
+  philox4x32,
+  probeAdapter,
+  seedWords,
+} from "../src/backends/mod.ts";
 import { loadModel } from "../src/model/mod.ts";
 import { gaussianModel } from "../src/model/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
@@ -62,11 +70,14 @@ Deno.test("gaussian noise: moments, streams differ, offsets and batch size do no
 /** A 1-step plan whose update keeps x_T (row [1, 0]) or replaces it by step noise (row [0, 0], noise 1). */
 function identityPlan(kind: "prior" | "step"): Plan {
   const p = makePlan({ method: "ddim", steps: 1 });
-  return kind === "prior" ? { ...p, rows: [[1, 0]] } : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] };
+  return kind === "prior"
+    ? { ...p, rows: [[1, 0]] }
+    : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] };
 }
 
 Deno.test({
-  name: "same seed ⇒ same noise on webgpu, wasm and the float64 CPU loop (prior and step streams)",
+  name:
+    "same seed ⇒ same noise on webgpu, wasm and the float64 CPU loop (prior and step streams)",
   ignore: !hasGpu,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -80,8 +91,19 @@ Deno.test({
           const n = 40; // 4200 values
           const gpu = await sample({ model, plan, n, seed, backend: "webgpu" });
           const wasm = await sample({ model, plan, n, seed, backend: "wasm" });
-          const cpu = await sampleFunction({ plan, n, seed, sampleShape: [3, 5, 7], eps: syn.eps });
-          const exact = gaussian(seed, n * 105, kind === "prior" ? NOISE_STREAM.prior : NOISE_STREAM.step, 0);
+          const cpu = await sampleFunction({
+            plan,
+            n,
+            seed,
+            sampleShape: [3, 5, 7],
+            eps: syn.eps,
+          });
+          const exact = gaussian(
+            seed,
+            n * 105,
+            kind === "prior" ? NOISE_STREAM.prior : NOISE_STREAM.step,
+            0,
+          );
           let dGpu = 0, dWasm = 0, dCpu = 0;
           for (let i = 0; i < exact.length; i++) {
             dGpu = Math.max(dGpu, Math.abs(gpu.data[i] - exact[i]));
@@ -89,8 +111,14 @@ Deno.test({
             dCpu = Math.max(dCpu, Math.abs(cpu.data[i] - exact[i]));
           }
           assert.equal(dCpu, 0, "the float64 loop returns the noise itself");
-          assert.ok(dWasm <= 6e-7 * 6, `wasm: float32 rounding only (${dWasm})`);
-          assert.ok(dGpu <= 1e-6, `${kind} seed ${seed}: GPU noise differs by ${dGpu}`);
+          assert.ok(
+            dWasm <= 6e-7 * 6,
+            `wasm: float32 rounding only (${dWasm})`,
+          );
+          assert.ok(
+            dGpu <= 1e-6,
+            `${kind} seed ${seed}: GPU noise differs by ${dGpu}`,
+          );
         }
       }
       // sample i's noise does not depend on the batch size

@@ -5,9 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { AbortError, ConfigError, ModelError } from "../src/errors.ts";
-import { gpuBufferStats, ortWebGpu as ort, probeAdapter } from "../src/backends/mod.ts";
+import {
+  gpuBufferStats,
+  ortWebGpu as ort,
+  probeAdapter,
+} from "../src/backends/mod.ts";
 import { loadModel, type Model } from "../src/model/mod.ts";
-import { gaussianModel, type GaussianModelOptions } from "../src/model/synthetic.ts";
+import {
+  gaussianModel,
+  type GaussianModelOptions,
+} from "../src/model/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { PlanConfig } from "../src/plan/config.ts";
@@ -28,9 +35,15 @@ function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Largest elementwise relative error, with |b| below `floor` compared absolutely against floor. */
-function relDiff(a: ArrayLike<number>, b: ArrayLike<number>, floor = 1e-2): number {
+function relDiff(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  floor = 1e-2,
+): number {
   let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+  for (let i = 0; i < a.length; i++) {
+    m = Math.max(m, Math.abs(a[i] - b[i]) / Math.max(Math.abs(b[i]), floor));
+  }
   return m;
 }
 
@@ -41,12 +54,17 @@ async function synthetic(o: GaussianModelOptions): Promise<Model> {
 
 function assertNoLiveBuffers(what: string): void {
   const s = gpuBufferStats();
-  assert.equal(s.live, 0, `${what}: ${s.live} live buffers (${s.liveBytes} bytes)`);
+  assert.equal(
+    s.live,
+    0,
+    `${what}: ${s.live} live buffers (${s.liveBytes} bytes)`,
+  );
   assert.equal(s.liveBytes, 0, what);
 }
 
 Deno.test({
-  name: "webgpu: exactly one readback per run, after the last step; no CPU copy inside the loop",
+  name:
+    "webgpu: exactly one readback per run, after the last step; no CPU copy inside the loop",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -57,11 +75,21 @@ Deno.test({
         { method: "ddim", lambda: 1, steps: 6 },
       ];
       // warm up: session creation may read back on its own
-      await sample({ model, plan: makePlan(configs[0]), n: 4, seed: 1, backend: "webgpu" });
+      await sample({
+        model,
+        plan: makePlan(configs[0]),
+        n: 4,
+        seed: 1,
+        backend: "webgpu",
+      });
 
       const events: string[] = [];
-      const proto = GPUBuffer.prototype as unknown as { mapAsync: (...a: unknown[]) => Promise<void> };
-      const tensorProto = ort.Tensor.prototype as unknown as { getData: (...a: unknown[]) => Promise<unknown> };
+      const proto = GPUBuffer.prototype as unknown as {
+        mapAsync: (...a: unknown[]) => Promise<void>;
+      };
+      const tensorProto = ort.Tensor.prototype as unknown as {
+        getData: (...a: unknown[]) => Promise<unknown>;
+      };
       const origMap = proto.mapAsync, origGetData = tensorProto.getData;
       proto.mapAsync = function (this: GPUBuffer, ...a: unknown[]) {
         events.push("mapAsync");
@@ -86,9 +114,20 @@ Deno.test({
           });
           const maps = events.filter((e) => e === "mapAsync").length;
           assert.equal(maps, 1, `${cfg.method}: ${events.join(", ")}`);
-          assert.equal(events.filter((e) => e === "getData").length, 0, "no Tensor.getData");
-          assert.equal(events.at(-1), "mapAsync", `${cfg.method}: the readback comes last: ${events.join(", ")}`);
-          assert.equal(events.filter((e) => e.startsWith("step")).length, plan.steps + 1);
+          assert.equal(
+            events.filter((e) => e === "getData").length,
+            0,
+            "no Tensor.getData",
+          );
+          assert.equal(
+            events.at(-1),
+            "mapAsync",
+            `${cfg.method}: the readback comes last: ${events.join(", ")}`,
+          );
+          assert.equal(
+            events.filter((e) => e.startsWith("step")).length,
+            plan.steps + 1,
+          );
           assert.equal(r.gpu?.readbacks, 1);
           assert.equal(r.nfe, plan.nfe + 1);
         }
@@ -124,7 +163,9 @@ Deno.test({
     const models = new Map<string, Model>();
     try {
       for (const [name, cfg, denoise] of cases) {
-        if (!models.has(name)) models.set(name, await loadModel(new URL(`${name}/`, MODELS)));
+        if (!models.has(name)) {
+          models.set(name, await loadModel(new URL(`${name}/`, MODELS)));
+        }
         const model = models.get(name)!;
         const plan = makePlan(cfg);
         const common = { model, plan, n: 16, seed: 11, denoiseFinal: denoise };
@@ -134,9 +175,19 @@ Deno.test({
         assert.equal(cpu.backend, "wasm");
         assert.deepEqual(gpu.shape, cpu.shape);
         const d = scaledDiff(gpu.data, cpu.data);
-        assert.ok(d <= 1e-4, `${name} ${JSON.stringify(cfg)}: scaled difference ${d.toExponential(2)}`);
+        assert.ok(
+          d <= 1e-4,
+          `${name} ${JSON.stringify(cfg)}: scaled difference ${
+            d.toExponential(2)
+          }`,
+        );
         const r = relDiff(gpu.data, cpu.data);
-        assert.ok(r <= 1e-3, `${name} ${JSON.stringify(cfg)}: elementwise relative difference ${r.toExponential(2)}`);
+        assert.ok(
+          r <= 1e-3,
+          `${name} ${JSON.stringify(cfg)}: elementwise relative difference ${
+            r.toExponential(2)
+          }`,
+        );
       }
     } finally {
       for (const m of models.values()) await m.dispose();
@@ -146,7 +197,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu: abort stops the loop, raises AbortError and frees every buffer",
+  name:
+    "webgpu: abort stops the loop, raises AbortError and frees every buffer",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -167,13 +219,21 @@ Deno.test({
             if (p.step === 3) ac.abort("enough");
           },
         }),
-        (e: unknown) => e instanceof AbortError && /enough/.test((e as Error).message),
+        (e: unknown) =>
+          e instanceof AbortError && /enough/.test((e as Error).message),
       );
       assert.equal(steps, 3);
       assertNoLiveBuffers("after abort mid-loop");
       // already aborted: nothing is allocated
       await assert.rejects(
-        sample({ model, plan, n: 4, seed: 1, backend: "webgpu", signal: AbortSignal.abort() }),
+        sample({
+          model,
+          plan,
+          n: 4,
+          seed: 1,
+          backend: "webgpu",
+          signal: AbortSignal.abort(),
+        }),
         AbortError,
       );
       assertNoLiveBuffers("after abort before start");
@@ -188,73 +248,108 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu and wasm: wrong output shape, NaN output, missing inputs are typed errors and leak nothing",
+  name:
+    "webgpu and wasm: wrong output shape, NaN output, missing inputs are typed errors and leak nothing",
   ...opts,
   async fn() {
     const plan = makePlan({ method: "tab", order: 2, steps: 6 });
     for (const backend of ["webgpu", "wasm"] as const) {
       // wrong shape
       const shapeModel = await synthetic({ name: "bad-shape", fault: "shape" });
-      await assert.rejects(sample({ model: shapeModel, plan, n: 3, seed: 1, backend }), (e: unknown) => {
-        assert.ok(e instanceof ModelError, String(e));
-        assert.equal(e.model, "bad-shape");
-        assert.equal(e.field, "eps");
-        assert.match(e.message, /shape \[3, 4\].*expected \[3, 2\]/);
-        return true;
-      });
+      await assert.rejects(
+        sample({ model: shapeModel, plan, n: 3, seed: 1, backend }),
+        (e: unknown) => {
+          assert.ok(e instanceof ModelError, String(e));
+          assert.equal(e.model, "bad-shape");
+          assert.equal(e.field, "eps");
+          assert.match(e.message, /shape \[3, 4\].*expected \[3, 2\]/);
+          return true;
+        },
+      );
       await shapeModel.dispose();
       assertNoLiveBuffers(`${backend}: wrong shape`);
 
       // NaN from the 3rd evaluation on (t < 0.5)
-      const nanModel = await synthetic({ name: "bad-nan", fault: "nan", nanBelow: 0.5 });
-      const firstBad = plan.timesteps.findIndex((t) => t < 0.5);
-      await assert.rejects(sample({ model: nanModel, plan, n: 3, seed: 1, backend }), (e: unknown) => {
-        assert.ok(e instanceof ModelError, String(e));
-        assert.equal(e.model, "bad-nan");
-        assert.equal(e.field, "eps");
-        assert.match(e.message, /non-finite/);
-        assert.match(e.message, new RegExp(`at evaluation ${firstBad} `));
-        return true;
+      const nanModel = await synthetic({
+        name: "bad-nan",
+        fault: "nan",
+        nanBelow: 0.5,
       });
+      const firstBad = plan.timesteps.findIndex((t) => t < 0.5);
+      await assert.rejects(
+        sample({ model: nanModel, plan, n: 3, seed: 1, backend }),
+        (e: unknown) => {
+          assert.ok(e instanceof ModelError, String(e));
+          assert.equal(e.model, "bad-nan");
+          assert.equal(e.field, "eps");
+          assert.match(e.message, /non-finite/);
+          assert.match(e.message, new RegExp(`at evaluation ${firstBad} `));
+          return true;
+        },
+      );
       await nanModel.dispose();
       assertNoLiveBuffers(`${backend}: NaN`);
 
       // the manifest names an input the graph lacks
       const m1 = gaussianModel({ name: "no-label" });
       const ghost = await loadModel(m1.bytes, {
-        manifest: { ...m1.manifest, extraInputs: [{ name: "label", dtype: "int64", shape: [], null: 0 }] },
+        manifest: {
+          ...m1.manifest,
+          extraInputs: [{ name: "label", dtype: "int64", shape: [], null: 0 }],
+        },
       });
-      await assert.rejects(sample({ model: ghost, plan, n: 2, backend }), (e: unknown) => {
-        assert.ok(e instanceof ModelError, String(e));
-        assert.equal(e.field, "extraInputs[0].name");
-        assert.match(e.message, /no input 'label'/);
-        return true;
-      });
+      await assert.rejects(
+        sample({ model: ghost, plan, n: 2, backend }),
+        (e: unknown) => {
+          assert.ok(e instanceof ModelError, String(e));
+          assert.equal(e.field, "extraInputs[0].name");
+          assert.match(e.message, /no input 'label'/);
+          return true;
+        },
+      );
       await ghost.dispose();
 
       // the graph has an input the manifest does not declare
       const m2 = gaussianModel({ name: "undeclared", label: { shift: 1 } });
-      const undeclared = await loadModel(m2.bytes, { manifest: { ...m2.manifest, extraInputs: [] } });
-      await assert.rejects(sample({ model: undeclared, plan, n: 2, backend }), (e: unknown) => {
-        assert.ok(e instanceof ModelError, String(e));
-        assert.equal(e.field, "extraInputs");
-        assert.match(e.message, /'label' is not declared/);
-        return true;
+      const undeclared = await loadModel(m2.bytes, {
+        manifest: { ...m2.manifest, extraInputs: [] },
       });
+      await assert.rejects(
+        sample({ model: undeclared, plan, n: 2, backend }),
+        (e: unknown) => {
+          assert.ok(e instanceof ModelError, String(e));
+          assert.equal(e.field, "extraInputs");
+          assert.match(e.message, /'label' is not declared/);
+          return true;
+        },
+      );
       await undeclared.dispose();
 
       // conditioning missing and no null value
       const noNull = await loadModel(m2.bytes, {
-        manifest: { ...m2.manifest, extraInputs: [{ name: "label", dtype: "int64", shape: [] }] },
-      });
-      await assert.rejects(sample({ model: noNull, plan, n: 2, backend }), (e: unknown) => {
-        assert.ok(e instanceof ConfigError, String(e));
-        assert.equal(e.field, "conditioning.label");
-        return true;
+        manifest: {
+          ...m2.manifest,
+          extraInputs: [{ name: "label", dtype: "int64", shape: [] }],
+        },
       });
       await assert.rejects(
-        sample({ model: noNull, plan, n: 2, backend, conditioning: { label: [1, 2, 3] } }),
-        (e: unknown) => e instanceof ConfigError && e.field === "conditioning.label",
+        sample({ model: noNull, plan, n: 2, backend }),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, String(e));
+          assert.equal(e.field, "conditioning.label");
+          return true;
+        },
+      );
+      await assert.rejects(
+        sample({
+          model: noNull,
+          plan,
+          n: 2,
+          backend,
+          conditioning: { label: [1, 2, 3] },
+        }),
+        (e: unknown) =>
+          e instanceof ConfigError && e.field === "conditioning.label",
       );
       await noNull.dispose();
       assertNoLiveBuffers(`${backend}: missing inputs`);
@@ -263,7 +358,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu: the live-buffer count returns to zero after many runs; peak bytes as allocated",
+  name:
+    "webgpu: the live-buffer count returns to zero after many runs; peak bytes as allocated",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -283,8 +379,11 @@ Deno.test({
         const pad = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
         const L = n * 2;
         const xs = plan.method === "rhork" ? 2 : 1;
-        const eps = plan.method === "rhork" ? plan.stages![0].length : plan.rows[0].length - 1;
-        const expected = xs * pad(4 * L) + pad(4 * L * eps) + 16 + 32 + 176 + 16 + pad(4 * L + 16);
+        const eps = plan.method === "rhork"
+          ? plan.stages![0].length
+          : plan.rows[0].length - 1;
+        const expected = xs * pad(4 * L) + pad(4 * L * eps) + 16 + 32 + 176 +
+          16 + pad(4 * L + 16);
         assert.equal(r.gpu?.peakBytes, expected, `run ${i}`);
         assert.equal(r.gpu?.buffers, xs + 6);
       }
@@ -293,12 +392,16 @@ Deno.test({
     }
     const after = gpuBufferStats();
     assert.equal(after.live, 0);
-    assert.equal(after.created - before.created, after.destroyed - before.destroyed);
+    assert.equal(
+      after.created - before.created,
+      after.destroyed - before.destroyed,
+    );
   },
 });
 
 Deno.test({
-  name: "webgpu: classifier-free guidance is one batched call of size 2n and matches the exact guided ε",
+  name:
+    "webgpu: classifier-free guidance is one batched call of size 2n and matches the exact guided ε",
   ...opts,
   async fn() {
     const shift = 0.3, w = 2.5;
@@ -311,11 +414,23 @@ Deno.test({
     const origRun = model.run.bind(model);
     model.run = (kind, feeds) => {
       batches.push(feeds.x.dims[0]);
-      assert.deepEqual(Array.from(feeds.label.data as BigInt64Array, Number), [...labels, 0, 0, 0]);
+      assert.deepEqual(Array.from(feeds.label.data as BigInt64Array, Number), [
+        ...labels,
+        0,
+        0,
+        0,
+      ]);
       return origRun(kind, feeds);
     };
     try {
-      const common = { model, plan, n, seed: 5, conditioning: { label: labels }, guidance: w };
+      const common = {
+        model,
+        plan,
+        n,
+        seed: 5,
+        conditioning: { label: labels },
+        guidance: w,
+      };
       const gpu = await sample({ ...common, backend: "webgpu" });
       assert.deepEqual(batches, new Array(plan.nfe).fill(2 * n));
       const cpu = await sample({ ...common, backend: "wasm" });
@@ -327,12 +442,20 @@ Deno.test({
         sampleShape: [2],
         eps: (x, t) => {
           const e = syn.eps(x, t);
-          for (let i = 0; i < e.length; i++) e[i] += shift * w * labels[Math.floor(i / 2)];
+          for (let i = 0; i < e.length; i++) {
+            e[i] += shift * w * labels[Math.floor(i / 2)];
+          }
           return e;
         },
       });
-      assert.ok(scaledDiff(gpu.data, cpu.data) <= 1e-4, `gpu vs wasm ${scaledDiff(gpu.data, cpu.data)}`);
-      assert.ok(scaledDiff(gpu.data, exact.data) <= 1e-4, `gpu vs exact ${scaledDiff(gpu.data, exact.data)}`);
+      assert.ok(
+        scaledDiff(gpu.data, cpu.data) <= 1e-4,
+        `gpu vs wasm ${scaledDiff(gpu.data, cpu.data)}`,
+      );
+      assert.ok(
+        scaledDiff(gpu.data, exact.data) <= 1e-4,
+        `gpu vs exact ${scaledDiff(gpu.data, exact.data)}`,
+      );
     } finally {
       await model.dispose();
     }
@@ -341,19 +464,45 @@ Deno.test({
 });
 
 Deno.test({
-  name: "webgpu: x0-, v- and score-prediction networks give the ε-network's samples",
+  name:
+    "webgpu: x0-, v- and score-prediction networks give the ε-network's samples",
   ...opts,
   async fn() {
     const plan = makePlan({ method: "tab", order: 2, steps: 8 });
-    const ref = await synthetic({ name: "eps", prediction: "eps", sampleShape: [4] });
-    const base = await sample({ model: ref, plan, n: 4, seed: 9, backend: "webgpu", denoiseFinal: true });
+    const ref = await synthetic({
+      name: "eps",
+      prediction: "eps",
+      sampleShape: [4],
+    });
+    const base = await sample({
+      model: ref,
+      plan,
+      n: 4,
+      seed: 9,
+      backend: "webgpu",
+      denoiseFinal: true,
+    });
     await ref.dispose();
     for (const prediction of ["x0", "v", "score"] as const) {
-      const model = await synthetic({ name: prediction, prediction, sampleShape: [4] });
+      const model = await synthetic({
+        name: prediction,
+        prediction,
+        sampleShape: [4],
+      });
       for (const backend of ["webgpu", "wasm"] as const) {
-        const r = await sample({ model, plan, n: 4, seed: 9, backend, denoiseFinal: true });
+        const r = await sample({
+          model,
+          plan,
+          n: 4,
+          seed: 9,
+          backend,
+          denoiseFinal: true,
+        });
         const d = scaledDiff(r.data, base.data);
-        assert.ok(d <= 1e-4, `${prediction} on ${backend}: ${d.toExponential(2)}`);
+        assert.ok(
+          d <= 1e-4,
+          `${prediction} on ${backend}: ${d.toExponential(2)}`,
+        );
       }
       await model.dispose();
     }

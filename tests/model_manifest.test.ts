@@ -46,7 +46,12 @@ Deno.test("manifest: the documented example validates; defaults are filled; unkn
   const m = validateManifest({ ...base(), gmm: { weights: [1] } });
   assert.equal(m.name, "m");
   assert.deepEqual(m.time, { kind: "continuous", scale: 999 });
-  assert.deepEqual(m.extraInputs, [{ name: "label", dtype: "int64", shape: [], null: 10 }]);
+  assert.deepEqual(m.extraInputs, [{
+    name: "label",
+    dtype: "int64",
+    shape: [],
+    null: 10,
+  }]);
   assert.deepEqual(m.extra, { gmm: { weights: [1] } });
   const minimal = validateManifest({ sde: { name: "ve" }, sampleShape: [3] });
   assert.equal(minimal.onnx, "model.onnx");
@@ -65,8 +70,14 @@ Deno.test("manifest: every bad key is a ModelError naming it", () => {
     [{ sde: { name: "vp-square" } }, "sde.name"],
     [{ sde: { name: "vp-linear", betaMin: -1 } }, "sde.betaMin"],
     [{ sde: { name: "vp-linear", betaMin: 5, betaMax: 1 } }, "sde.betaMax"],
-    [{ sde: { name: "vp-discrete", alphasCumprod: [0.9, 0.5, 0.6] } }, "sde.alphasCumprod[2]"],
-    [{ sde: { name: "vp-discrete", alphasCumprod: [0.9, 1.5] } }, "sde.alphasCumprod[1]"],
+    [
+      { sde: { name: "vp-discrete", alphasCumprod: [0.9, 0.5, 0.6] } },
+      "sde.alphasCumprod[2]",
+    ],
+    [
+      { sde: { name: "vp-discrete", alphasCumprod: [0.9, 1.5] } },
+      "sde.alphasCumprod[1]",
+    ],
     [{ tEnd: 2 }, "tEnd"],
     [{ tStart: "one" }, "tStart"],
     [{ time: { kind: "index" } }, "time.kind"],
@@ -80,17 +91,29 @@ Deno.test("manifest: every bad key is a ModelError naming it", () => {
     [{ inputs: { x: "" } }, "inputs.x"],
     [{ output: 3 }, "output"],
     [{ extraInputs: {} }, "extraInputs"],
-    [{ extraInputs: [{ name: "label", dtype: "uint8" }] }, "extraInputs[0].dtype"],
+    [
+      { extraInputs: [{ name: "label", dtype: "uint8" }] },
+      "extraInputs[0].dtype",
+    ],
     [{ extraInputs: [{ name: "t" }] }, "extraInputs[0].name"],
-    [{ extraInputs: [{ name: "a" }, { name: "b", shape: [2, -1] }] }, "extraInputs[1].shape[1]"],
+    [
+      { extraInputs: [{ name: "a" }, { name: "b", shape: [2, -1] }] },
+      "extraInputs[1].shape[1]",
+    ],
     [{ extraInputs: [{ name: "a", null: "none" }] }, "extraInputs[0].null"],
     [{ dataRange: [1, -1] }, "dataRange[1]"],
   ];
-  for (const [patch, field] of cases) rejectsField({ ...base(), ...patch }, field);
+  for (const [patch, field] of cases) {
+    rejectsField({ ...base(), ...patch }, field);
+  }
   rejectsField([1, 2], "manifest");
   const err = (() => {
     try {
-      validateManifest({ ...base(), name: "mnist", sampleShape: [1, 28, "28"] });
+      validateManifest({
+        ...base(),
+        name: "mnist",
+        sampleShape: [1, 28, "28"],
+      });
     } catch (e) {
       return e as ModelError;
     }
@@ -108,7 +131,13 @@ Deno.test("time input: continuous·scale, index t·N − 1, sigma, rho", () => {
 });
 
 Deno.test("prediction types convert to ε exactly (x0, v, score), for VP and VE points", () => {
-  for (const pt of [{ t: 0.3, alphaBar: 0.36, rho: 4 / 3 }, { t: 0.5, alphaBar: 1, rho: 7 }]) {
+  for (
+    const pt of [{ t: 0.3, alphaBar: 0.36, rho: 4 / 3 }, {
+      t: 0.5,
+      alphaBar: 1,
+      rho: 7,
+    }]
+  ) {
     const alpha = Math.sqrt(pt.alphaBar), sigma = alpha * pt.rho;
     for (const [x0, eps] of [[0.7, -1.3], [-2, 0.25]]) {
       const x = alpha * x0 + sigma * eps;
@@ -121,22 +150,33 @@ Deno.test("prediction types convert to ε exactly (x0, v, score), for VP and VE 
       for (const kind of ["eps", "x0", "v", "score"] as const) {
         const { p, q } = predictionToEps(kind, pt);
         const got = p * x + q * outs[kind];
-        assert.ok(Math.abs(got - eps) < 1e-12, `${kind} at ρ=${pt.rho}: ${got} vs ${eps}`);
+        assert.ok(
+          Math.abs(got - eps) < 1e-12,
+          `${kind} at ρ=${pt.rho}: ${got} vs ${eps}`,
+        );
       }
     }
   }
   // guidance: ε = ε_u + w(ε_c − ε_u), applied to raw outputs through the same map
-  const m = validateManifest({ sde: { name: "vp-linear" }, sampleShape: [1], prediction: "x0" });
+  const m = validateManifest({
+    sde: { name: "vp-linear" },
+    sampleShape: [1],
+    prediction: "x0",
+  });
   const pt = { t: 0.3, alphaBar: 0.36, rho: 4 / 3 };
   const map = epsMap(m as ModelManifest, pt, 3);
   const { p, q } = predictionToEps("x0", pt);
   const x = 0.4, oc = 0.1, ou = -0.2;
   const eu = p * x + q * ou, ec = p * x + q * oc;
-  assert.ok(Math.abs(map.p * x + map.qc * oc + map.qu * ou - (eu + 3 * (ec - eu))) < 1e-12);
+  assert.ok(
+    Math.abs(map.p * x + map.qc * oc + map.qu * ou - (eu + 3 * (ec - eu))) <
+      1e-12,
+  );
 });
 
 Deno.test({
-  name: "loadModel: directory, model.json, .onnx file, file: URL, http URL (fetch), bytes + manifest",
+  name:
+    "loadModel: directory, model.json, .onnx file, file: URL, http URL (fetch), bytes + manifest",
   ...opts,
   async fn() {
     const dir = new URL(".", GMM2D).pathname;
@@ -149,12 +189,22 @@ Deno.test({
       "https://models.example/gmm-2d/model.json",
     ];
     const served = new Map<string, Uint8Array<ArrayBuffer>>([
-      ["https://models.example/gmm-2d/model.json", await Deno.readFile(dir + "model.json")],
-      ["https://models.example/gmm-2d/model.onnx", await Deno.readFile(dir + "model.onnx")],
+      [
+        "https://models.example/gmm-2d/model.json",
+        await Deno.readFile(dir + "model.json"),
+      ],
+      [
+        "https://models.example/gmm-2d/model.onnx",
+        await Deno.readFile(dir + "model.onnx"),
+      ],
     ]);
     const fakeFetch = (input: RequestInfo | URL): Promise<Response> => {
-      const body = served.get(String(input instanceof URL ? input.href : input));
-      return Promise.resolve(body ? new Response(body) : new Response("nope", { status: 404 }));
+      const body = served.get(
+        String(input instanceof URL ? input.href : input),
+      );
+      return Promise.resolve(
+        body ? new Response(body) : new Response("nope", { status: 404 }),
+      );
     };
     for (const src of sources) {
       const m = await loadModel(src, { fetch: fakeFetch as typeof fetch });
@@ -166,39 +216,81 @@ Deno.test({
       assert.deepEqual([...s.inputNames].sort(), ["t", "x"]);
       await m.dispose();
       assert.ok(m.disposed);
-      await assert.rejects(m.session("wasm"), (e: unknown) => e instanceof ModelError && e.field === "session");
+      await assert.rejects(
+        m.session("wasm"),
+        (e: unknown) => e instanceof ModelError && e.field === "session",
+      );
     }
     await assert.rejects(
-      loadModel("https://models.example/none/", { fetch: fakeFetch as typeof fetch }),
-      (e: unknown) => e instanceof ModelError && e.field === "manifest" && /HTTP 404/.test(e.message),
+      loadModel("https://models.example/none/", {
+        fetch: fakeFetch as typeof fetch,
+      }),
+      (e: unknown) =>
+        e instanceof ModelError && e.field === "manifest" &&
+        /HTTP 404/.test(e.message),
     );
     const syn = gaussianModel();
-    const fromBytes = await loadModel(syn.bytes, { manifest: JSON.stringify(syn.manifest) });
+    const fromBytes = await loadModel(syn.bytes, {
+      manifest: JSON.stringify(syn.manifest),
+    });
     assert.equal(fromBytes.name, "gaussian");
     assert.equal(fromBytes.source, "bytes");
     await fromBytes.dispose();
-    await assert.rejects(loadModel(syn.bytes), (e: unknown) => e instanceof ConfigError && e.field === "manifest");
+    await assert.rejects(
+      loadModel(syn.bytes),
+      (e: unknown) => e instanceof ConfigError && e.field === "manifest",
+    );
   },
 });
 
 Deno.test({
-  name: "loadModel: unreadable paths, bad JSON, missing ONNX, corrupt ONNX are ModelErrors naming the key",
+  name:
+    "loadModel: unreadable paths, bad JSON, missing ONNX, corrupt ONNX are ModelErrors naming the key",
   ...opts,
   async fn() {
-    await assert.rejects(loadModel("/nonexistent/model/dir"), (e: unknown) => e instanceof ModelError && e.field === "source");
+    await assert.rejects(
+      loadModel("/nonexistent/model/dir"),
+      (e: unknown) => e instanceof ModelError && e.field === "source",
+    );
     const tmp = await Deno.makeTempDir();
     try {
       await Deno.writeTextFile(`${tmp}/model.json`, "{ not json");
-      await assert.rejects(loadModel(tmp), (e: unknown) => e instanceof ModelError && e.field === "manifest");
-      await Deno.writeTextFile(`${tmp}/model.json`, JSON.stringify({ ...base(), name: "lost", onnx: "gone.onnx" }));
-      await assert.rejects(loadModel(tmp), (e: unknown) => e instanceof ModelError && e.field === "onnx" && e.model === "lost");
-      await Deno.writeTextFile(`${tmp}/model.json`, JSON.stringify({ ...base(), name: "junk" }));
-      await Deno.writeFile(`${tmp}/model.onnx`, new Uint8Array([1, 2, 3, 4, 5]));
+      await assert.rejects(
+        loadModel(tmp),
+        (e: unknown) => e instanceof ModelError && e.field === "manifest",
+      );
+      await Deno.writeTextFile(
+        `${tmp}/model.json`,
+        JSON.stringify({ ...base(), name: "lost", onnx: "gone.onnx" }),
+      );
+      await assert.rejects(
+        loadModel(tmp),
+        (e: unknown) =>
+          e instanceof ModelError && e.field === "onnx" && e.model === "lost",
+      );
+      await Deno.writeTextFile(
+        `${tmp}/model.json`,
+        JSON.stringify({ ...base(), name: "junk" }),
+      );
+      await Deno.writeFile(
+        `${tmp}/model.onnx`,
+        new Uint8Array([1, 2, 3, 4, 5]),
+      );
       const m = await loadModel(tmp);
-      await assert.rejects(m.session("wasm"), (e: unknown) => e instanceof ModelError && e.field === "onnx" && e.model === "junk");
+      await assert.rejects(
+        m.session("wasm"),
+        (e: unknown) =>
+          e instanceof ModelError && e.field === "onnx" && e.model === "junk",
+      );
       await m.dispose();
-      await Deno.writeTextFile(`${tmp}/model.json`, JSON.stringify({ ...base(), sampleShape: "28x28" }));
-      await assert.rejects(loadModel(tmp), (e: unknown) => e instanceof ModelError && e.field === "sampleShape");
+      await Deno.writeTextFile(
+        `${tmp}/model.json`,
+        JSON.stringify({ ...base(), sampleShape: "28x28" }),
+      );
+      await assert.rejects(
+        loadModel(tmp),
+        (e: unknown) => e instanceof ModelError && e.field === "sampleShape",
+      );
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }
@@ -206,7 +298,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "extra inputs: broadcasting, per-sample values, null fallback, guidance halves, typed errors",
+  name:
+    "extra inputs: broadcasting, per-sample values, null fallback, guidance halves, typed errors",
   ...opts,
   async fn() {
     const syn = gaussianModel({ label: { shift: 1 } });
@@ -221,26 +314,72 @@ Deno.test({
     });
     const f = m.extraFeeds("wasm", 3, { label: [1, 2, 3], emb: [0.5, -0.5] });
     assert.deepEqual(f.label.dims, [3]);
-    assert.deepEqual(Array.from(f.label.data as BigInt64Array, Number), [1, 2, 3]);
+    assert.deepEqual(Array.from(f.label.data as BigInt64Array, Number), [
+      1,
+      2,
+      3,
+    ]);
     assert.deepEqual(f.emb.dims, [3, 2]);
-    assert.deepEqual([...(f.emb.data as Float32Array)], [0.5, -0.5, 0.5, -0.5, 0.5, -0.5]);
-    const g = m.extraFeeds("wasm", 2, { label: 4, emb: [1, 2, 3, 4] }, { scale: 2, unconditional: { emb: 0 } });
-    assert.deepEqual(Array.from(g.label.data as BigInt64Array, Number), [4, 4, 10, 10]);
-    assert.deepEqual([...(g.emb.data as Float32Array)], [1, 2, 3, 4, 0, 0, 0, 0]);
-    assert.throws(() => m.extraFeeds("wasm", 2, { label: 1 }), (e: unknown) => e instanceof ConfigError && e.field === "conditioning.emb");
-    assert.throws(() => m.extraFeeds("wasm", 2, { emb: [1, 2, 3] }), (e: unknown) => e instanceof ConfigError && e.field === "conditioning.emb");
-    assert.throws(() => m.extraFeeds("wasm", 2, { emb: 1, color: 3 }), (e: unknown) => e instanceof ConfigError && e.field === "conditioning.color");
+    assert.deepEqual([...(f.emb.data as Float32Array)], [
+      0.5,
+      -0.5,
+      0.5,
+      -0.5,
+      0.5,
+      -0.5,
+    ]);
+    const g = m.extraFeeds("wasm", 2, { label: 4, emb: [1, 2, 3, 4] }, {
+      scale: 2,
+      unconditional: { emb: 0 },
+    });
+    assert.deepEqual(Array.from(g.label.data as BigInt64Array, Number), [
+      4,
+      4,
+      10,
+      10,
+    ]);
+    assert.deepEqual([...(g.emb.data as Float32Array)], [
+      1,
+      2,
+      3,
+      4,
+      0,
+      0,
+      0,
+      0,
+    ]);
+    assert.throws(
+      () => m.extraFeeds("wasm", 2, { label: 1 }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "conditioning.emb",
+    );
+    assert.throws(
+      () => m.extraFeeds("wasm", 2, { emb: [1, 2, 3] }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "conditioning.emb",
+    );
+    assert.throws(
+      () => m.extraFeeds("wasm", 2, { emb: 1, color: 3 }),
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "conditioning.color",
+    );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: 1 }, { scale: 2 }),
-      (e: unknown) => e instanceof ConfigError && e.field === "guidance.unconditional.emb",
+      (e: unknown) =>
+        e instanceof ConfigError && e.field === "guidance.unconditional.emb",
     );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: 1 }, { scale: NaN }),
       (e: unknown) => e instanceof ConfigError && e.field === "guidance.scale",
     );
     await m.dispose();
-    const plain = await loadModel(gaussianModel().bytes, { manifest: gaussianModel().manifest });
-    assert.throws(() => plain.extraFeeds("wasm", 1, {}, { scale: 2 }), (e: unknown) => e instanceof ConfigError && e.field === "guidance");
+    const plain = await loadModel(gaussianModel().bytes, {
+      manifest: gaussianModel().manifest,
+    });
+    assert.throws(
+      () => plain.extraFeeds("wasm", 1, {}, { scale: 2 }),
+      (e: unknown) => e instanceof ConfigError && e.field === "guidance",
+    );
     await plain.dispose();
   },
 });
