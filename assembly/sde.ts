@@ -22,6 +22,8 @@ const COSINE_K: f64 = Math.PI / (2.0 * (1.0 + COSINE_S));
 let knotCount: i32 = 0;
 let knotLogAlphaBar: usize = 0;
 let knotLogRho: usize = 0;
+/** log ᾱ_{n+1} − log ᾱ_n = log1p((ᾱ_{n+1} − ᾱ_n)/ᾱ_n), exact to rounding (unlike a difference of logs). */
+let knotStep: usize = 0;
 
 export function sdeKind(): i32 {
   return kind;
@@ -43,12 +45,20 @@ export function setVe(sigmaMin: f64, sigmaMax: f64): void {
   logSigmaRatio = Math.log(sigmaMax / sigmaMin);
 }
 
-/** `ptr` holds ᾱ[0..n); it is overwritten with log ᾱ, followed by log ρ at the knots in ptr[n..2n). */
+/**
+ * `ptr` holds ᾱ[0..n) followed by room for 2n more doubles; ᾱ is overwritten with log ᾱ, followed by
+ * log ρ at the knots in ptr[n..2n) and the knot-to-knot steps of log ᾱ in ptr[2n..3n−1).
+ */
 export function setVpDiscrete(ptr: usize, n: i32): void {
   kind = VP_DISCRETE;
   knotCount = n;
   knotLogAlphaBar = ptr;
   knotLogRho = ptr + ((<usize>n) << 3);
+  knotStep = ptr + ((<usize>(2 * n)) << 3);
+  for (let i = 0; i < n - 1; i++) {
+    const a = getF(ptr, i);
+    setF(knotStep, i, Math.log1p((getF(ptr, i + 1) - a) / a));
+  }
   for (let i = 0; i < n; i++) {
     const ab = getF(ptr, i);
     setF(ptr, i, Math.log(ab));
@@ -72,21 +82,71 @@ function knotL(i: i32): f64 {
   return getF(knotLogAlphaBar, i);
 }
 
-/** Segment index n (0..N−2) such that t lies in [t_n, t_{n+1}], and the fraction within it. */
+function knotDl(i: i32): f64 {
+  return getF(knotStep, i);
+}
+
+/**
+ * Segment index n (0..N−2) such that t lies in [t_n, t_{n+1}], and the fraction within it. The
+ * product t·N is formed exactly (Dekker's two-product) so the fraction keeps full precision.
+ */
 let segFrac: f64 = 0;
-function segmentOf(t: f64): i32 {
-  const x = t * <f64>knotCount - 1.0;
-  let n = <i32>Math.floor(x);
+let productErr: f64 = 0;
+
+/** t·N rounded, with the rounding error left in `productErr` (Dekker's two-product). */
+function timesN(t: f64): f64 {
+  const N = <f64>knotCount;
+  const p = t * N;
+  const SPLIT: f64 = 134217729.0; // 2^27 + 1
+  const ta = SPLIT * t;
+  const th = ta - (ta - t);
+  const tl = t - th;
+  const na = SPLIT * N;
+  const nh = na - (na - N);
+  const nl = N - nh;
+  productErr = ((th * nh - p) + th * nl + tl * nh) + tl * nl;
+  return p;
+}
+
+/** The segment n with t_n < t ≤ t_{n+1}: the one a step towards smaller t moves into at a knot. */
+function segmentBelow(t: f64): i32 {
+  const p = timesN(t);
+  const whole = Math.floor(p);
+  const c = whole == p && productErr <= 0.0 ? p : Math.ceil(p); // ceil(t·N) computed exactly
+  let n = <i32>c - 2;
   if (n < 0) n = 0;
   if (n > knotCount - 2) n = knotCount - 2;
-  segFrac = x - <f64>n;
+  return n;
+}
+
+function segmentOf(t: f64): i32 {
+  const p = timesN(t);
+  const err = productErr;
+  let n = <i32>Math.floor(p - 1.0);
+  if (n < 0) n = 0;
+  if (n > knotCount - 2) n = knotCount - 2;
+  segFrac = (p - <f64>(n + 1)) + err;
   return n;
 }
 
 function discreteLogAlphaBar(t: f64): f64 {
   const n = segmentOf(t);
-  const l0 = knotL(n);
-  return l0 + segFrac * (knotL(n + 1) - l0);
+  return knotL(n) + segFrac * knotDl(n);
+}
+
+/** log ᾱ(ta) − log ᾱ(tb) summed from knot steps, so no large logs are subtracted. */
+function discreteLogAlphaBarDiff(ta: f64, tb: f64): f64 {
+  const na = segmentOf(ta);
+  const fa = segFrac;
+  const nb = segmentOf(tb);
+  const fb = segFrac;
+  if (na == nb) return (ta - tb) * <f64>knotCount * knotDl(na);
+  let sum: f64 = 0;
+  const lo = na < nb ? na : nb;
+  const hi = na < nb ? nb : na;
+  for (let i = lo; i < hi; i++) sum += knotDl(i);
+  // l(t) = l_n + f·dl_n, so l(ta) − l(tb) = fa·dl_na − fb·dl_nb − (l_nb − l_na).
+  return fa * knotDl(na) - fb * knotDl(nb) - (na < nb ? sum : -sum);
 }
 
 /** Number of knots of the discrete table (0 for continuous SDEs). */
@@ -139,7 +199,7 @@ export function logAlphaBarDiff(ta: f64, tb: f64): f64 {
     const half = 0.5 * (tb - ta) * COSINE_K; // (a − b)/2
     return 2.0 * Math.log1p((2.0 * Math.cos(0.5 * (a + b)) * Math.sin(half)) / Math.sin(b));
   }
-  if (kind == VP_DISCRETE) return discreteLogAlphaBar(ta) - discreteLogAlphaBar(tb);
+  if (kind == VP_DISCRETE) return discreteLogAlphaBarDiff(ta, tb);
   return 0.0;
 }
 
@@ -218,10 +278,8 @@ export function timeOffset(tk: f64, rk2: f64, w: f64): f64 {
   // vp-discrete: log ᾱ is linear in t on each segment.
   const lk = discreteLogAlphaBar(tk);
   const l = lk - dL;
-  let below = <i32>Math.ceil(tk * <f64>knotCount - 1.0) - 1;
-  if (below < 0) below = 0;
-  if (below > knotCount - 2) below = knotCount - 2;
-  if (l <= knotL(below)) return -dL / ((knotL(below + 1) - knotL(below)) * <f64>knotCount);
+  const below = segmentBelow(tk);
+  if (l <= knotL(below)) return -dL / (knotDl(below) * <f64>knotCount);
   let lo = 0;
   let hi = knotCount - 1;
   while (hi - lo > 1) {
@@ -238,10 +296,7 @@ export function dLogAlphaBar(t: f64): f64 {
   if (kind == VP_LINEAR) return -(beta0 + dBeta * t);
   if (kind == VP_COSINE) return (-2.0 * COSINE_K) / Math.tan((1.0 - t) * COSINE_K);
   if (kind == VP_DISCRETE) {
-    let n = <i32>Math.ceil(t * <f64>knotCount - 1.0) - 1;
-    if (n < 0) n = 0;
-    if (n > knotCount - 2) n = knotCount - 2;
-    return (knotL(n + 1) - knotL(n)) * <f64>knotCount;
+    return knotDl(segmentBelow(t)) * <f64>knotCount;
   }
   return 0.0;
 }

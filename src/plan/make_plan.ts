@@ -39,7 +39,7 @@ function selectSde(e: EngineExports, c: NormalizedConfig): void {
   else if (c.sde === "ve") e.setVe(c.sigmaMin, c.sigmaMax);
   else {
     const table = c.alphasCumprod!;
-    const ptr = e.alloc(table.length * 16);
+    const ptr = e.alloc(table.length * 24);
     new Float64Array(e.memory.buffer, ptr, table.length).set(table);
     e.setVpDiscrete(ptr, table.length);
   }

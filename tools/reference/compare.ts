@@ -59,11 +59,14 @@ export async function loadFixture(sde: string): Promise<Fixture> {
 function sdeConfig(f: Fixture): PlanConfig {
   const { name, ...params } = f.sde;
   // vp-cosine's s = 0.008 is fixed by the SDE's definition, not a config key.
-  if (name === "vp-cosine") {
-    if (params.s !== undefined && params.s !== 0.008) throw new Error(`unexpected cosine s ${params.s}`);
-    delete params.s;
+  if (name === "vp-cosine" && params.s !== undefined && params.s !== 0.008) {
+    throw new Error(`unexpected cosine s ${params.s}`);
   }
-  return { sde: name, ...params } as PlanConfig;
+  const config: Record<string, unknown> = { sde: name };
+  for (const key of ["betaMin", "betaMax", "sigmaMin", "sigmaMax", "alphasCumprod"]) {
+    if (params[key] !== undefined) config[key] = params[key];
+  }
+  return config as PlanConfig;
 }
 
 /** Whether `actual` is within tolerance of `expected`. */
