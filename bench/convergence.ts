@@ -1,0 +1,108 @@
+/**
+ * Endpoint error against the reference ODE solution on the exact Gaussian-mixture models, and the
+ * observed order (log–log slope between 20 and 100 steps) of every sampler. Shared by the
+ * convergence tests and `deno task bench:sampling`.
+ *
+ * @module
+ */
+
+import { makePlan, type PlanConfig } from "../mod.ts";
+import { sampleFunction } from "../src/sampling/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, type GmmSpec } from "../src/reference/gmm.ts";
+import { solveProbabilityFlow } from "../src/reference/probability_flow.ts";
+import { referenceSde } from "../src/reference/sde.ts";
+import { seededRng } from "../src/reference/random.ts";
+
+/** An exact test problem: the mixture, its SDE, a batch of x_T and their reference endpoints. */
+export interface Problem {
+  name: string;
+  dim: number;
+  n: number;
+  eps: (x: Float64Array, t: number[]) => Float64Array;
+  xT: Float64Array;
+  reference: Float64Array;
+}
+
+/** Loads a shipped GMM model's spec and solves the probability-flow ODE to 1e-12 for `n` draws of x_T. */
+export async function loadProblem(model: string, n: number, seed = 1): Promise<Problem> {
+  const manifest = JSON.parse(await Deno.readTextFile(new URL(`../models/${model}/model.json`, import.meta.url)));
+  const spec = manifest.gmm as GmmSpec;
+  const g = gmmFromSpec(spec);
+  const sde = referenceSde({ ...manifest.sde, tStart: manifest.tStart, tEnd: manifest.tEnd });
+  const dim = g.d;
+  const eps = (x: Float64Array, t: number[]) => gmmEpsBatch(g, sde, x, t);
+  const rng = seededRng(seed);
+  // x_T from the prior N(0, σ_T² + α_T² s²…) is just N(0, 1) scaled: use the exact marginal at T.
+  const xT = new Float64Array(n * dim);
+  const scale = Math.sqrt(1 + sde.rho(manifest.tStart) ** 2) * sde.alpha(manifest.tStart); // = 1 for VP
+  for (let i = 0; i < xT.length; i++) xT[i] = rng.normal() * scale;
+  const reference = new Float64Array(n * dim);
+  for (let b = 0; b < n; b++) {
+    const row = xT.subarray(b * dim, (b + 1) * dim);
+    const epsOne = (x: Float64Array, t: number) => gmmEpsBatch(g, sde, x, t);
+    const r = solveProbabilityFlow(epsOne, sde, row, { rtol: 1e-12, atol: 1e-12 });
+    reference.set(r.x, b * dim);
+  }
+  return { name: model, dim, n, eps, xT, reference };
+}
+
+/** RMS over the batch of the per-sample Euclidean endpoint error. */
+export async function endpointError(p: Problem, config: PlanConfig): Promise<number> {
+  const plan = makePlan({ sde: "vp-linear", ...config });
+  const r = await sampleFunction({ eps: p.eps, sampleShape: [p.dim], plan, n: p.n, init: p.xT, seed: 0 });
+  let sum = 0;
+  for (let b = 0; b < p.n; b++) {
+    let e = 0;
+    for (let d = 0; d < p.dim; d++) e += (r.data[b * p.dim + d] - p.reference[b * p.dim + d]) ** 2;
+    sum += e;
+  }
+  return Math.sqrt(sum / p.n);
+}
+
+/** Least-squares slope of −log(error) against log(NFE-equivalent steps). */
+export function observedOrder(steps: number[], errors: number[]): number {
+  const xs = steps.map(Math.log), ys = errors.map((e) => -Math.log(e));
+  const mx = xs.reduce((a, b) => a + b) / xs.length, my = ys.reduce((a, b) => a + b) / ys.length;
+  let num = 0, den = 0;
+  xs.forEach((x, i) => {
+    num += (x - mx) * (ys[i] - my);
+    den += (x - mx) ** 2;
+  });
+  return num / den;
+}
+
+/** The samplers with the order each should reach (see the README's convergence notes). */
+export const SAMPLERS: { label: string; config: PlanConfig; expected: number }[] = [
+  { label: "ddim", config: { method: "ddim" }, expected: 1 },
+  { label: "euler", config: { method: "euler" }, expected: 1 },
+  { label: "ei-score", config: { method: "ei-score" }, expected: 1 },
+  { label: "tab1", config: { method: "tab", order: 1 }, expected: 2 },
+  { label: "tab2", config: { method: "tab", order: 2 }, expected: 3 },
+  { label: "tab3", config: { method: "tab", order: 3 }, expected: 4 },
+  { label: "rhoab1", config: { method: "rhoab", order: 1 }, expected: 2 },
+  { label: "rhoab2", config: { method: "rhoab", order: 2 }, expected: 3 },
+  { label: "rhoab3", config: { method: "rhoab", order: 3 }, expected: 4 },
+  { label: "logrho1", config: { method: "logrho", order: 1 }, expected: 2 },
+  { label: "logrho2", config: { method: "logrho", order: 2 }, expected: 3 },
+  { label: "logrho3", config: { method: "logrho", order: 3 }, expected: 4 },
+  { label: "ipndm", config: { method: "ipndm", order: 3 }, expected: 4 },
+  { label: "rk-euler", config: { method: "rhork", rk: "euler" }, expected: 1 },
+  { label: "rk-midpoint2", config: { method: "rhork", rk: "midpoint2" }, expected: 2 },
+  { label: "rk-heun2", config: { method: "rhork", rk: "heun2" }, expected: 2 },
+  { label: "rk-ralston3", config: { method: "rhork", rk: "ralston3" }, expected: 3 },
+  { label: "rk-kutta3", config: { method: "rhork", rk: "kutta3" }, expected: 3 },
+  { label: "rk-rk4", config: { method: "rhork", rk: "rk4" }, expected: 4 },
+];
+
+if (import.meta.main) {
+  const model = Deno.args[0] ?? "gmm-2d";
+  const grid = (Deno.args[1] ?? "time-quadratic") as PlanConfig["grid"];
+  const p = await loadProblem(model, 16);
+  const steps = [20, 30, 40, 60, 80, 100];
+  for (const s of SAMPLERS) {
+    const errs = [];
+    for (const n of steps) errs.push(await endpointError(p, { ...s.config, grid, steps: n }));
+    const e10 = await endpointError(p, { ...s.config, grid, steps: 10 });
+    console.log(`${s.label.padEnd(14)} order ${observedOrder(steps, errs).toFixed(2)} (expect ${s.expected})  err@10 ${e10.toExponential(2)}  err@20 ${errs[0].toExponential(2)} err@100 ${errs[5].toExponential(2)}`);
+  }
+}
