@@ -4,6 +4,8 @@
  * - Coefficient engine (WebAssembly, float64): time grids and per-step weights for DDIM, tAB-,
  *   ρAB- and log-ρ DEIS, ρRK-DEIS, iPNDM, stochastic DDIM and the Euler / score-EI baselines.
  * - Plans: a validated config becomes a JSON-serialisable {@link Plan}.
+ * - Sampling: {@link sample} runs an ONNX ε-network (see {@link loadModel}) along a plan on WebGPU
+ *   (state stays on the GPU, one readback) or WASM; {@link sampleFunction} runs a JS ε in float64.
  *
  * @example
  * ```ts
@@ -37,3 +39,34 @@ export {
 } from "./src/plan/config.ts";
 export { makePlan } from "./src/plan/make_plan.ts";
 export { planFromJSON, planToJSON } from "./src/plan/serialize.ts";
+export {
+  type CommonSampleOptions,
+  type Progress,
+  sample,
+  sampleFunction,
+  type SampleFunctionOptions,
+  type SampleOptions,
+  type SampleResult,
+} from "./src/sampling/mod.ts";
+export {
+  type ConditioningValue,
+  type GuidanceOptions,
+  loadModel,
+  type LoadModelOptions,
+  Model,
+  type ModelManifest,
+  type PredictionType,
+  type TimeSpec,
+  validateManifest,
+} from "./src/model/mod.ts";
+export {
+  type Backend,
+  type BackendChoice,
+  type BackendName,
+  BackendUnavailableError,
+  createBackend,
+  type GpuBufferStats,
+  gpuBufferStats,
+  GpuError,
+} from "./src/backends/mod.ts";
+export { encodePng, type Image, tileSamples, type TileOptions } from "./src/image/grid.ts";

@@ -73,7 +73,6 @@ function checkPlanFinite(plan: ReturnType<typeof makePlan>, what: string): void 
 Deno.test("5,000 random and hostile configs: typed error or finite plan, never a crash or hang", () => {
   const r = rng(20261125);
   let plans = 0, errors = 0;
-  const started = performance.now();
   for (let i = 0; i < 5000; i++) {
     const config: Record<string, unknown> = {};
     const nKeys = Math.floor(r() * 7);
@@ -94,11 +93,11 @@ Deno.test("5,000 random and hostile configs: typed error or finite plan, never a
       if (e instanceof ConfigError) assert.ok(e.message.startsWith(e.field), e.message);
       errors++;
     }
-    assert.ok(performance.now() - t0 < 2000, `too slow (${performance.now() - t0} ms) for ${what}`);
+    // A hang guard, not a speed test: a 10,000-step plan takes milliseconds; 30 s means a loop ran away.
+    assert.ok(performance.now() - t0 < 30_000, `hang (${performance.now() - t0} ms) for ${what}`);
   }
   assert.ok(plans > 300, `only ${plans} valid plans: the generator is too hostile to test the builders`);
   assert.ok(errors > 300, `only ${errors} errors`);
-  assert.ok(performance.now() - started < 60_000);
 });
 
 Deno.test("random valid configs across every SDE, grid and method give finite plans", () => {
