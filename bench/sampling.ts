@@ -1,0 +1,174 @@
+/**
+ * `deno task bench:sampling`:
+ * 1. endpoint error against the reference ODE solution for each method × NFE ∈ {5, 10, 20, 50} on
+ *    the exact gmm-2d and gmm-64d models (float64 loop, so only discretisation error is measured);
+ * 2. time per step split into network and update, on the wasm and webgpu backends;
+ * 3. side by side in one run: the GPU-resident loop against a loop that downloads ε and updates on
+ *    the CPU every step (the design of existing JavaScript ports), at batch sizes 1, 16 and 256.
+ * Writes bench/results/sampling.json and bench/results/sampling.md.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { loadModel, makePlan, type Plan, type PlanConfig, sample } from "../mod.ts";
+import { ortWebGpu } from "../src/backends/ort.ts";
+import { gaussian } from "../src/backends/noise.ts";
+import { endpointError, loadProblem } from "./convergence.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: { quick: { type: "boolean", default: false }, model: { type: "string", default: "gmm-image" } },
+});
+const quick = flags.quick!;
+
+const METHODS: { label: string; config: PlanConfig; stages: number }[] = [
+  { label: "ddim", config: { method: "ddim" }, stages: 1 },
+  { label: "euler", config: { method: "euler" }, stages: 1 },
+  { label: "ei-score", config: { method: "ei-score" }, stages: 1 },
+  { label: "tab1", config: { method: "tab", order: 1 }, stages: 1 },
+  { label: "tab2", config: { method: "tab", order: 2 }, stages: 1 },
+  { label: "tab3", config: { method: "tab", order: 3 }, stages: 1 },
+  { label: "rhoab3", config: { method: "rhoab", order: 3 }, stages: 1 },
+  { label: "logrho3", config: { method: "logrho", order: 3 }, stages: 1 },
+  { label: "ipndm", config: { method: "ipndm", order: 3 }, stages: 1 },
+  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" }, stages: 2 },
+  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" }, stages: 3 },
+  { label: "rhork-rk4", config: { method: "rhork", rk: "rk4" }, stages: 4 },
+];
+const NFES = [5, 10, 20, 50];
+
+// 1. Accuracy on exact models.
+const accuracy: Record<string, Record<string, Record<number, { nfe: number; error: number }>>> = {};
+for (const name of ["gmm-2d", "gmm-64d"]) {
+  const p = await loadProblem(name, quick ? 4 : 32);
+  accuracy[name] = {};
+  for (const m of METHODS) {
+    accuracy[name][m.label] = {};
+    for (const nfe of NFES) {
+      // ρRK spends `stages` evaluations a step: take the step count whose NFE is closest.
+      const steps = Math.max(1, Math.round(nfe / m.stages));
+      accuracy[name][m.label][nfe] = { nfe: steps * m.stages, error: await endpointError(p, { ...m.config, grid: "time-quadratic", steps }) };
+    }
+  }
+  console.error(`accuracy on ${name} done`);
+}
+
+// 2 + 3. Timings on an ONNX model.
+const modelDir = new URL(`../models/${flags.model}/`, import.meta.url);
+const model = await loadModel(modelDir.pathname);
+const manifest = model.manifest;
+const sdeConfig = { sde: manifest.sde.name, betaMin: manifest.sde.betaMin, betaMax: manifest.sde.betaMax } as PlanConfig;
+const plan = makePlan({ ...sdeConfig, method: "tab", order: 3, steps: 10 });
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+/** The download-every-step loop: ε comes back to the CPU after each call and the update runs in JS. */
+async function downloadLoop(session: ortWebGpu.InferenceSession, plan: Plan, n: number): Promise<{ total: number; network: number; update: number }> {
+  const size = model.sampleSize;
+  let x = Float32Array.from(gaussian(1, n * size));
+  const ring: Float32Array[] = [];
+  let network = 0, update = 0;
+  const t0 = performance.now();
+  for (let k = 0; k < plan.steps; k++) {
+    const tIn = new Float32Array(n).fill(model.timeInput({ t: plan.timesteps[k], alphaBar: plan.alphaBar[k], rho: plan.rho[k] }));
+    const n0 = performance.now();
+    const out = await session.run({
+      [manifest.inputs.x]: new ortWebGpu.Tensor("float32", x, [n, ...manifest.sampleShape]),
+      [manifest.inputs.t]: new ortWebGpu.Tensor("float32", tIn, [n]),
+    });
+    const eps = (out[manifest.output].data as Float32Array).slice();
+    const u0 = performance.now();
+    network += u0 - n0;
+    ring.unshift(eps);
+    if (ring.length > 4) ring.pop();
+    const row = plan.rows[k];
+    const next = new Float32Array(x.length);
+    for (let i = 0; i < x.length; i++) {
+      let v = row[0] * x[i];
+      for (let j = 0; j + 1 < row.length && j < ring.length; j++) v += row[j + 1] * ring[j][i];
+      next[i] = v;
+    }
+    x = next;
+    update += performance.now() - u0;
+  }
+  return { total: performance.now() - t0, network, update };
+}
+
+const repeats = quick ? 2 : 5;
+const perStep: Record<string, { network: number; update: number; total: number }> = {};
+for (const backend of ["wasm", "webgpu"] as const) {
+  const runs = [];
+  for (let r = 0; r < repeats + 1; r++) runs.push(await sample({ model, plan, n: 16, seed: r, backend }));
+  runs.shift(); // the first run compiles shaders / warms up
+  perStep[backend] = {
+    network: median(runs.map((r) => r.timings.network)) / plan.steps,
+    update: median(runs.map((r) => r.timings.update)) / plan.steps,
+    total: median(runs.map((r) => r.timings.total)),
+  };
+  console.error(`timings on ${backend} done`);
+}
+
+const bytes = await Deno.readFile(new URL(manifest.onnx, modelDir));
+const downloadSession = await ortWebGpu.InferenceSession.create(bytes, { executionProviders: ["webgpu"] });
+const sideBySide = [];
+for (const n of [1, 16, 256]) {
+  await downloadLoop(downloadSession, plan, n);
+  await sample({ model, plan, n, seed: 0, backend: "webgpu" });
+  const resident: number[] = [], download: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    // Interleaved so both see the same machine load.
+    resident.push((await sample({ model, plan, n, seed: r, backend: "webgpu" })).timings.total);
+    download.push((await downloadLoop(downloadSession, plan, n)).total);
+  }
+  sideBySide.push({ n, residentMs: median(resident), downloadMs: median(download), ratio: median(download) / median(resident) });
+  console.error(`side by side n=${n} done`);
+}
+await downloadSession.release();
+await model.dispose();
+
+const result = {
+  date: new Date().toISOString(),
+  quick,
+  device: "software WebGPU (Mesa llvmpipe) unless a GPU is present",
+  timingModel: flags.model,
+  plan: "tab r=3, 10 steps, time-quadratic",
+  accuracy,
+  perStepMs: perStep,
+  sideBySide,
+};
+await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.json`, import.meta.url), JSON.stringify(result, null, 2) + "\n");
+
+const e = (v: { nfe: number; error: number }, nfe: number) => `${v.error.toExponential(1)}${v.nfe !== nfe ? ` (${v.nfe})` : ""}`;
+const lines = [
+  `# Sampling benchmark`,
+  ``,
+  `${result.date}${quick ? " (quick)" : ""}. Endpoint error: RMS over samples of ‖x − x_ref‖ at t = ε, x_ref from the adaptive`,
+  `reference ODE solver (tolerance 1e-12), float64 loop, time-quadratic grid. ρRK runs round(NFE/stages) steps (actual NFE in brackets where it differs).`,
+  ``,
+];
+for (const [name, rows] of Object.entries(accuracy)) {
+  lines.push(`**${name}**`, ``, `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`, `|---|${"---|".repeat(NFES.length)}`);
+  for (const [label, errs] of Object.entries(rows)) lines.push(`| ${label} | ${NFES.map((n) => e(errs[n], n)).join(" | ")} |`);
+  lines.push(``);
+}
+lines.push(
+  `Time per step on \`${flags.model}\` (batch 16, ${result.plan}; median of ${repeats} runs after a warm-up):`,
+  ``,
+  `| backend | network (ms/step) | update (ms/step) | whole run (ms) |`,
+  `|---|---|---|---|`,
+  ...Object.entries(perStep).map(([b, t]) => `| ${b} | ${t.network.toFixed(2)} | ${t.update.toFixed(3)} | ${t.total.toFixed(1)} |`),
+  ``,
+  `GPU-resident loop vs a loop that downloads ε and updates on the CPU every step (same WebGPU device, interleaved runs):`,
+  ``,
+  `| batch | resident (ms) | download each step (ms) | download / resident |`,
+  `|---|---|---|---|`,
+  ...sideBySide.map((s) => `| ${s.n} | ${s.residentMs.toFixed(1)} | ${s.downloadMs.toFixed(1)} | ${s.ratio.toFixed(2)}× |`),
+  ``,
+);
+await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url), lines.join("\n"));
+console.log(lines.join("\n"));
