@@ -81,7 +81,9 @@ export class BoundedQueue {
    * with a {@link QueueAbortError} when `signal` aborts while waiting.
    */
   acquire(signal?: AbortSignal): Promise<() => void> | undefined {
-    if (signal?.aborted) return Promise.reject(new QueueAbortError(signal.reason));
+    if (signal?.aborted) {
+      return Promise.reject(new QueueAbortError(signal.reason));
+    }
     if (this.#running < this.concurrency) {
       this.#running++;
       this.#admitted++;
@@ -145,7 +147,9 @@ export class BoundedQueue {
   #next(): void {
     while (this.#running < this.concurrency && this.#waiting.length > 0) {
       const w = this.#waiting.shift()!;
-      if (w.signal && w.onAbort) w.signal.removeEventListener("abort", w.onAbort);
+      if (w.signal && w.onAbort) {
+        w.signal.removeEventListener("abort", w.onAbort);
+      }
       if (w.signal?.aborted) {
         this.#abandoned++;
         w.reject(new QueueAbortError(w.signal.reason));

@@ -1,0 +1,258 @@
+/**
+ * `deno task bench:quality`: sample quality of every sampler on the shipped MNIST network.
+ *
+ * - Fréchet distance (FD, features of models/mnist-features) against the 2,000 held-out digits, for
+ *   each method × NFE ∈ {5, 10, 15, 20, 50}, the same x_T for every method; plus the floor (held-out
+ *   vs training digits) and a 1000-step DDIM row;
+ * - endpoint RMSE of each deterministic method against a 1000-step tab3 solution from the same x_T;
+ * - tab3 on the time-quadratic, time-uniform and logrho grids;
+ * - pictures: the same 8 noises decoded by each method at 5 and 10 NFE, and FD against NFE.
+ *
+ *     deno task bench:quality            # the full run (1,000 samples per cell)
+ *     deno task bench:quality --quick    # a reduced run for CI
+ *
+ * Writes bench/results/quality[-quick].{json,md}, quality_grid.png, quality_grid.svg, quality_fd.svg.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { encodePng, loadModel, makePlan, type Model, type PlanConfig, sample, tileSamples } from "../mod.ts";
+import { ortWasm } from "../src/backends/ort.ts";
+import { gaussian } from "../src/backends/noise.ts";
+import { encodeBase64 } from "../src/util/base64.ts";
+import { loadMnist } from "../tools/train/mnist_data.ts";
+import { frechetFromMoments, moments } from "./frechet.ts";
+
+const { values: flags } = parseArgs({
+  args: Deno.args,
+  options: {
+    quick: { type: "boolean", default: false },
+    samples: { type: "string" },
+    backend: { type: "string", default: "wasm" },
+    "reference-steps": { type: "string" },
+    model: { type: "string" },
+  },
+});
+const quick = flags.quick!;
+const N = Number(flags.samples ?? (quick ? 48 : 1000));
+const REF_STEPS = Number(flags["reference-steps"] ?? (quick ? 100 : 1000));
+const NFES = quick ? [5, 10] : [5, 10, 15, 20, 50];
+const backend = flags.backend as "wasm" | "webgpu" | "auto";
+const SEED = 2026;
+const suffix = quick ? "-quick" : "";
+const resultsDir = new URL("./results/", import.meta.url);
+await Deno.mkdir(resultsDir, { recursive: true });
+const log = (s: string) => console.error(`[${((performance.now() - T0) / 1000).toFixed(0)} s] ${s}`);
+const T0 = performance.now();
+
+interface Method {
+  label: string;
+  config: PlanConfig;
+  stages: number;
+  stochastic?: boolean;
+}
+const METHODS: Method[] = [
+  { label: "ddim", config: { method: "ddim" }, stages: 1 },
+  { label: "tab1", config: { method: "tab", order: 1 }, stages: 1 },
+  { label: "tab2", config: { method: "tab", order: 2 }, stages: 1 },
+  { label: "tab3", config: { method: "tab", order: 3 }, stages: 1 },
+  { label: "rhoab3", config: { method: "rhoab", order: 3 }, stages: 1 },
+  { label: "logrho3", config: { method: "logrho", order: 3 }, stages: 1 },
+  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" }, stages: 2 },
+  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" }, stages: 3 },
+  { label: "ipndm", config: { method: "ipndm", order: 3 }, stages: 1 },
+  { label: "euler", config: { method: "euler" }, stages: 1 },
+  { label: "ei-score", config: { method: "ei-score" }, stages: 1 },
+  { label: "sddim-1", config: { method: "ddim", lambda: 1 }, stages: 1, stochastic: true },
+];
+
+const model = await loadModel(flags.model ?? new URL("../models/mnist/", import.meta.url).pathname);
+const sdeConfig: PlanConfig = {
+  sde: "vp-linear",
+  betaMin: model.manifest.sde.betaMin,
+  betaMax: model.manifest.sde.betaMax,
+  tStart: model.manifest.tStart,
+  tEnd: model.manifest.tEnd,
+};
+const D = model.sampleSize;
+const xT = Float32Array.from(gaussian(SEED, N * D));
+
+// Features of the classifier's penultimate layer.
+const featureBytes = await Deno.readFile(new URL("../models/mnist-features/model.onnx", import.meta.url));
+const featureSession = await ortWasm.InferenceSession.create(featureBytes, { executionProviders: ["wasm"] });
+const F = 128;
+async function features(images: Float32Array, count: number): Promise<Float32Array> {
+  const out = new Float32Array(count * F);
+  const B = 250;
+  for (let i = 0; i < count; i += B) {
+    const b = Math.min(B, count - i);
+    const x = new ortWasm.Tensor("float32", images.subarray(i * D, (i + b) * D), [b, 1, 28, 28]);
+    const r = await featureSession.run({ x });
+    out.set(r.features.data as Float32Array, i * F);
+  }
+  return out;
+}
+
+const data = loadMnist();
+const heldOut = moments(await features(data.heldOut.images, data.heldOut.count), F);
+const train = moments(await features(data.train.images, data.train.count), F);
+const floor = frechetFromMoments(heldOut, train, F);
+log(`floor FD (held-out vs training digits): ${floor.toFixed(3)}`);
+
+async function run(config: PlanConfig, n = N): Promise<{ data: Float32Array; ms: number; nfe: number }> {
+  const plan = makePlan({ ...sdeConfig, ...config });
+  const t0 = performance.now();
+  const r = await sample({ model, plan, n, seed: SEED, init: xT.subarray(0, n * D), backend });
+  return { data: r.data as Float32Array, ms: performance.now() - t0, nfe: r.nfe };
+}
+
+async function fd(images: Float32Array): Promise<number> {
+  return frechetFromMoments(moments(await features(images, N), F), heldOut, F);
+}
+
+function rmse(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return Math.sqrt(s / (a.length / D));
+}
+
+const reference = await run({ method: "tab", order: 3, steps: REF_STEPS, grid: "time-quadratic" });
+log(`reference: tab3, ${REF_STEPS} steps, ${(reference.ms / 1000).toFixed(0)} s`);
+const ddimLong = await run({ method: "ddim", steps: REF_STEPS, grid: "time-quadratic" });
+const ddimLongFd = await fd(ddimLong.data);
+const referenceFd = await fd(reference.data);
+log(`ddim ${REF_STEPS} steps: FD ${ddimLongFd.toFixed(3)}; tab3 ${REF_STEPS}: FD ${referenceFd.toFixed(3)}`);
+
+type Cell = { nfe: number; fd: number; rmse: number | null; ms: number };
+const table: Record<string, Record<number, Cell>> = {};
+const pictures: Record<string, Record<number, Float32Array>> = {};
+for (const m of METHODS) {
+  table[m.label] = {};
+  pictures[m.label] = {};
+  for (const nfe of NFES) {
+    const steps = Math.max(1, Math.round(nfe / m.stages));
+    const r = await run({ ...m.config, steps, grid: "time-quadratic" });
+    table[m.label][nfe] = { nfe: r.nfe, fd: await fd(r.data), rmse: m.stochastic ? null : rmse(r.data, reference.data), ms: r.ms };
+    if (nfe === 5 || nfe === 10) pictures[m.label][nfe] = r.data.slice(0, 8 * D);
+    log(`${m.label} NFE ${r.nfe}: FD ${table[m.label][nfe].fd.toFixed(3)}`);
+  }
+}
+
+const grids: Record<string, Record<number, Cell>> = {};
+for (const grid of ["time-quadratic", "time-uniform", "logrho"] as const) {
+  grids[grid] = {};
+  for (const nfe of NFES) {
+    const r = grid === "time-quadratic" ? null : await run({ method: "tab", order: 3, steps: nfe, grid });
+    grids[grid][nfe] = r
+      ? { nfe, fd: await fd(r.data), rmse: rmse(r.data, reference.data), ms: r.ms }
+      : table.tab3[nfe];
+  }
+  log(`grid ${grid} done`);
+}
+await featureSession.release();
+await model.dispose();
+
+const result = {
+  date: new Date().toISOString(),
+  quick,
+  samplesPerCell: N,
+  backend,
+  seed: SEED,
+  referenceSteps: REF_STEPS,
+  floorFd: floor,
+  ddimLongFd,
+  referenceFd,
+  table,
+  grids,
+  wallSeconds: (performance.now() - T0) / 1000,
+};
+await Deno.writeTextFile(new URL(`quality${suffix}.json`, resultsDir), JSON.stringify(result, null, 2) + "\n");
+
+// The picture: one row per method, 8 samples at 5 NFE | 8 samples at 10 NFE.
+const rows = METHODS.filter((m) => pictures[m.label][5] && pictures[m.label][10]);
+const gridData = new Float32Array(rows.length * 17 * D).fill(1);
+rows.forEach((m, r) => {
+  for (let j = 0; j < 8; j++) {
+    gridData.set(pictures[m.label][5].subarray(j * D, (j + 1) * D), (r * 17 + j) * D);
+    gridData.set(pictures[m.label][10].subarray(j * D, (j + 1) * D), (r * 17 + 9 + j) * D);
+  }
+});
+const image = tileSamples(gridData, [rows.length * 17, 1, 28, 28], { cols: 17, scale: 2, gap: 2, background: 255 });
+const png = encodePng(image);
+await Deno.writeFile(new URL(`quality_grid${suffix}.png`, resultsDir), png);
+const label = 110, top = 24;
+const svg = [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width + label}" height="${image.height + top}" font-family="sans-serif" font-size="13">`,
+  `<rect width="100%" height="100%" fill="white"/>`,
+  `<text x="${label + image.width * 4 / 17}" y="16" text-anchor="middle">5 NFE</text>`,
+  `<text x="${label + image.width * 13 / 17}" y="16" text-anchor="middle">10 NFE</text>`,
+  ...rows.map((m, r) => `<text x="4" y="${top + 2 + r * 58 + 33}">${m.label}</text>`),
+  `<image x="${label}" y="${top}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${encodeBase64(png)}"/>`,
+  `</svg>`,
+].join("\n");
+await Deno.writeTextFile(new URL(`quality_grid${suffix}.svg`, resultsDir), svg);
+
+// FD against NFE, log scale.
+const W = 640, H = 400, L = 60, B = 40, R = 150;
+const allFd = Object.values(table).flatMap((c) => Object.values(c).map((x) => x.fd)).concat([floor, ddimLongFd]);
+const lo = Math.log10(Math.min(...allFd) * 0.8), hi = Math.log10(Math.max(...allFd) * 1.2);
+const px = (nfe: number) => L + ((Math.log(nfe) - Math.log(NFES[0])) / (Math.log(NFES[NFES.length - 1]) - Math.log(NFES[0]) || 1)) * (W - L - R);
+const py = (v: number) => H - B - ((Math.log10(v) - lo) / (hi - lo)) * (H - B - 10);
+const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aa3377"];
+const plot = [
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
+  `<rect width="100%" height="100%" fill="white"/>`,
+  `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="10" x2="${L}" y2="${H - B}" stroke="black"/>`,
+  ...NFES.map((n) => `<text x="${px(n)}" y="${H - B + 15}" text-anchor="middle">${n}</text>`),
+  `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">NFE</text>`,
+  ...[0.5, 1, 2, 5, 10, 20, 50, 100, 200].filter((v) => Math.log10(v) >= lo && Math.log10(v) <= hi).map((v) =>
+    `<text x="${L - 5}" y="${py(v) + 4}" text-anchor="end">${v}</text><line x1="${L}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#ddd"/>`
+  ),
+  `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">FD vs held-out digits</text>`,
+  `<line x1="${L}" y1="${py(floor)}" x2="${W - R}" y2="${py(floor)}" stroke="black" stroke-dasharray="4 3"/>`,
+  `<text x="${W - R + 5}" y="${py(floor) + 4}">floor (real digits)</text>`,
+  `<line x1="${L}" y1="${py(ddimLongFd)}" x2="${W - R}" y2="${py(ddimLongFd)}" stroke="gray" stroke-dasharray="2 2"/>`,
+  `<text x="${W - R + 5}" y="${py(ddimLongFd) - 4}">ddim ${REF_STEPS} steps</text>`,
+  ...METHODS.map((m, i) => {
+    const pts = NFES.map((n) => `${px(n)},${py(table[m.label][n].fd)}`).join(" ");
+    return `<polyline points="${pts}" fill="none" stroke="${colors[i]}" stroke-width="1.5"/>` +
+      `<text x="${W - R + 5}" y="${20 + i * 14}" fill="${colors[i]}">${m.label}</text>`;
+  }),
+  `</svg>`,
+].join("\n");
+await Deno.writeTextFile(new URL(`quality_fd${suffix}.svg`, resultsDir), plot);
+
+const f = (v: number) => v.toFixed(2);
+const lines = [
+  `# Quality benchmark (MNIST)`,
+  ``,
+  `${result.date}${quick ? " (quick)" : ""}: ${N} samples per cell, backend ${backend}, the same x_T (seed ${SEED}) for every method,`,
+  `time-quadratic grid; wall time ${(result.wallSeconds / 60).toFixed(1)} min.`,
+  ``,
+  `FD against the 2,000 held-out digits (lower is better). Floor (held-out vs training digits): **${f(floor)}**;`,
+  `ddim at ${REF_STEPS} steps: **${f(ddimLongFd)}**; tab3 at ${REF_STEPS} steps: ${f(referenceFd)}.`,
+  ``,
+  `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
+  `|---|${"---|".repeat(NFES.length)}`,
+  ...METHODS.map((m) => `| ${m.label} | ${NFES.map((n) => `${f(table[m.label][n].fd)}${table[m.label][n].nfe !== n ? ` (${table[m.label][n].nfe})` : ""}`).join(" | ")} |`),
+  ``,
+  `Endpoint RMSE (per-sample L2 over 784 pixels in [-1, 1]) against tab3 at ${REF_STEPS} steps from the same x_T:`,
+  ``,
+  `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
+  `|---|${"---|".repeat(NFES.length)}`,
+  ...METHODS.filter((m) => !m.stochastic).map((m) => `| ${m.label} | ${NFES.map((n) => f(table[m.label][n].rmse!)).join(" | ")} |`),
+  ``,
+  `tab3 on three grids (FD / RMSE):`,
+  ``,
+  `| grid | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
+  `|---|${"---|".repeat(NFES.length)}`,
+  ...Object.entries(grids).map(([g, c]) => `| ${g} | ${NFES.map((n) => `${f(c[n].fd)} / ${f(c[n].rmse!)}`).join(" | ")} |`),
+  ``,
+  `![same noise, each method](quality_grid${suffix}.svg)`,
+  ``,
+  `![FD against NFE](quality_fd${suffix}.svg)`,
+  ``,
+];
+await Deno.writeTextFile(new URL(`quality${suffix}.md`, resultsDir), lines.join("\n"));
+console.log(lines.join("\n"));

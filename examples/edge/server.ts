@@ -1,0 +1,258 @@
+/**
+ * The edge sampling service: one model, loaded once, sampled on onnxruntime-web's WASM backend
+ * behind `Deno.serve`. See README.md beside this file.
+ *
+ *     deno task edge                       # models/mnist on 127.0.0.1:8787
+ *     deno run --no-prompt --allow-net=127.0.0.1 \
+ *       --allow-read=models/gmm-image,$(deno run -q examples/edge/ort_wasm_path.ts) \
+ *       examples/edge/server.ts --model models/gmm-image --port 8787
+ *
+ * Flags: `--model <dir>` (default models/mnist), `--hostname` (127.0.0.1), `--port` (8787; 0 picks
+ * a free one), `--concurrency` (2), `--queue` (6), `--max-body` (16384), `--max-n` (64),
+ * `--max-steps` (1000), `--deadline-ms` (120000). The model directory may also come from the
+ * environment variable `DEIS_EDGE_MODEL`, read only when `--allow-env=DEIS_EDGE_MODEL` is given.
+ *
+ * Permissions: `--allow-net` for the listening address, `--allow-read` for the model directory and
+ * for onnxruntime-web's own `ort-wasm-simd-threaded.wasm` (read from the npm cache when the first
+ * session is created; `ort_wasm_path.ts` prints its path). Run with `--unstable-raw-imports` and
+ * that second read is not needed: the binary is then imported as bytes (module loading needs no
+ * permission) and handed to onnxruntime as `env.wasm.wasmBinary`.
+ *
+ * Prints `listening on http://HOST:PORT/` on stdout once the model is loaded and its session warm;
+ * one line per request on stderr. SIGINT/SIGTERM stop it gracefully.
+ *
+ * @module
+ */
+
+import * as ort from "onnxruntime-web";
+import {
+  loadModel,
+  makePlan,
+  type Model,
+  type PlanConfig,
+  sample,
+} from "../../mod.ts";
+import { ortWasmPath } from "./ort_wasm_path.ts";
+import { createService } from "./service.ts";
+
+interface Flags {
+  model: string;
+  hostname: string;
+  port: number;
+  concurrency: number;
+  queue: number;
+  maxBody: number;
+  maxN: number;
+  maxSteps: number;
+  deadlineMs: number;
+}
+
+function fail(message: string, code = 2): never {
+  console.error(`edge server: ${message}`);
+  Deno.exit(code);
+}
+
+function envModel(): string | undefined {
+  const name = "DEIS_EDGE_MODEL";
+  const st = Deno.permissions.querySync({ name: "env", variable: name });
+  return st.state === "granted" ? Deno.env.get(name) : undefined;
+}
+
+function parseFlags(args: string[]): Flags {
+  const f: Flags = {
+    model: envModel() ?? "models/mnist",
+    hostname: "127.0.0.1",
+    port: 8787,
+    concurrency: 2,
+    queue: 6,
+    maxBody: 16_384,
+    maxN: 64,
+    maxSteps: 1000,
+    deadlineMs: 120_000,
+  };
+  const ints: Record<string, [keyof Flags, number, number]> = {
+    "--port": ["port", 0, 65535],
+    "--concurrency": ["concurrency", 1, 16],
+    "--queue": ["queue", 0, 1000],
+    "--max-body": ["maxBody", 2, 1 << 20],
+    "--max-n": ["maxN", 1, 1024],
+    "--max-steps": ["maxSteps", 1, 10_000],
+    "--deadline-ms": ["deadlineMs", 100, 3_600_000],
+  };
+  for (let i = 0; i < args.length; i++) {
+    let [flag, value] = args[i].split(/=(.*)/s, 2) as [
+      string,
+      string | undefined,
+    ];
+    if (flag === "--help" || flag === "-h") {
+      console.log(
+        "flags: --model DIR --hostname H --port P --concurrency C --queue Q --max-body B " +
+          "--max-n N --max-steps S --deadline-ms MS",
+      );
+      Deno.exit(0);
+    }
+    if (value === undefined) {
+      value = args[++i];
+      if (value === undefined) fail(`${flag} needs a value`);
+    }
+    if (flag === "--model") f.model = value;
+    else if (flag === "--hostname") f.hostname = value;
+    else if (flag in ints) {
+      const [key, lo, hi] = ints[flag];
+      const v = Number(value);
+      if (!Number.isInteger(v) || v < lo || v > hi) {
+        fail(
+          `${flag} must be an integer in [${lo}, ${hi}] (got ${
+            JSON.stringify(value)
+          })`,
+        );
+      }
+      (f[key] as number) = v;
+    } else fail(`unknown flag ${flag}`);
+  }
+  return f;
+}
+
+/** Hands onnxruntime its WASM binary when `--unstable-raw-imports` allows importing it as bytes. */
+async function provideOrtWasm(): Promise<string> {
+  ort.env.wasm.numThreads = 1; // worker threads would need more permissions, and share 1 model
+  try {
+    const mod = await import("onnxruntime-web/ort-wasm-simd-threaded.wasm", {
+      with: { type: "bytes" },
+    });
+    ort.env.wasm.wasmBinary = mod.default;
+    return "imported as bytes (--unstable-raw-imports)";
+  } catch {
+    const path = ortWasmPath();
+    const st = Deno.permissions.querySync({ name: "read", path });
+    if (st.state !== "granted") {
+      fail(
+        `onnxruntime-web reads its WebAssembly binary from ${path}: add it to --allow-read ` +
+          `(or run with --unstable-raw-imports)`,
+      );
+    }
+    return `read by onnxruntime from ${path}`;
+  }
+}
+
+async function warmUp(model: Model): Promise<number> {
+  const m = model.manifest;
+  const cfg: Record<string, unknown> = {
+    sde: m.sde.name,
+    tStart: m.tStart,
+    tEnd: m.tEnd,
+    method: "ddim",
+    steps: 1,
+  };
+  for (
+    const k of [
+      "betaMin",
+      "betaMax",
+      "sigmaMin",
+      "sigmaMax",
+      "alphasCumprod",
+    ] as const
+  ) {
+    if (m.sde[k] !== undefined) cfg[k] = m.sde[k];
+  }
+  const t0 = performance.now();
+  await sample({
+    model,
+    plan: makePlan(cfg as PlanConfig),
+    n: 1,
+    seed: 0,
+    backend: "wasm",
+  });
+  return performance.now() - t0;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(Deno.args);
+  const readModel = Deno.permissions.querySync({
+    name: "read",
+    path: flags.model,
+  });
+  if (readModel.state !== "granted") {
+    fail(
+      `no read access to the model directory ${flags.model}: add it to --allow-read`,
+    );
+  }
+  const net = Deno.permissions.querySync({ name: "net", host: flags.hostname });
+  if (net.state !== "granted") {
+    fail(`no net access to ${flags.hostname}: add --allow-net`);
+  }
+  const ortWasm = await provideOrtWasm();
+
+  const t0 = performance.now();
+  let model: Model;
+  try {
+    model = await loadModel(flags.model);
+  } catch (e) {
+    fail(`cannot load the model: ${(e as Error).message}`, 1);
+  }
+  let warmMs: number;
+  try {
+    warmMs = await warmUp(model);
+  } catch (e) {
+    fail(`the model does not sample on wasm: ${(e as Error).message}`, 1);
+  }
+  console.error(
+    `edge server: model ${model.name} [${model.sampleShape}] from ${flags.model} loaded in ${
+      (performance.now() - t0).toFixed(0)
+    } ms (session warm-up ${
+      warmMs.toFixed(0)
+    } ms); onnxruntime wasm ${ortWasm}, ` +
+      `${ort.env.wasm.numThreads} thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,
+  );
+
+  const service = await createService(model, {
+    concurrency: flags.concurrency,
+    queue: flags.queue,
+    maxBodyBytes: flags.maxBody,
+    maxN: flags.maxN,
+    maxSteps: flags.maxSteps,
+    deadlineMs: flags.deadlineMs,
+    ortWasm,
+  });
+  const server = Deno.serve({
+    hostname: flags.hostname,
+    port: flags.port,
+    onListen: (addr) => {
+      const host = addr.hostname.includes(":")
+        ? `[${addr.hostname}]`
+        : addr.hostname;
+      console.log(`listening on http://${host}:${addr.port}/`);
+    },
+    onError: (e) => {
+      console.error(`edge server: unhandled: ${(e as Error)?.stack ?? e}`);
+      return new Response(
+        JSON.stringify({ error: "internal error", field: "", allowed: "" }),
+        {
+          status: 500,
+          headers: { "content-type": "application/json; charset=utf-8" },
+        },
+      );
+    },
+  }, service.handler);
+
+  let stopping = false;
+  const stop = async (sig: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`edge server: ${sig}, shutting down`);
+    await server.shutdown();
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(sig, () => void stop(sig));
+    } catch {
+      // not every platform has every signal
+    }
+  }
+  await server.finished;
+  service.close();
+  await model.dispose();
+  console.error("edge server: stopped");
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,671 @@
+/**
+ * The edge sampling service as a plain `(Request) → Response` handler, independent of how it is
+ * served (see `server.ts`):
+ *
+ * - `POST /v1/samples` — JSON `{method, order, steps, grid, seed, n, lambda, rk, kappa, format}`
+ *   → `image/png` (the samples tiled and upscaled) or JSON `{shape, data, backend, nfe, ms, seed}`;
+ * - `GET /healthz` — model, queue and memory;
+ * - anything else — 404 (unknown path) or 405 (wrong method).
+ *
+ * Every client mistake is a 4xx with a JSON body `{error, field, allowed}`: 400 for validation
+ * (the plan fields are checked by the SDK's `makePlan`, whose `ConfigError` names the field),
+ * 429 with `Retry-After` when the bounded queue is full. A client that goes away stops its
+ * sampling run at the next step (its `AbortSignal`), and leaves the queue if it was waiting.
+ *
+ * @module
+ */
+
+import {
+  AbortError,
+  type Backend,
+  ConfigError,
+  createBackend,
+  encodePng,
+  makePlan,
+  type Model,
+  type Plan,
+  type PlanConfig,
+  sample,
+  tileSamples,
+} from "../../mod.ts";
+import { BoundedQueue, QueueAbortError, type QueueStats } from "./queue.ts";
+
+/** Limits and policy of the service. */
+export interface ServiceOptions {
+  /** Sampling runs at once (default 2; onnxruntime runs one network call at a time anyway). */
+  concurrency?: number;
+  /** Requests that may wait for a slot (default 6); beyond, 429. */
+  queue?: number;
+  /** Largest request body in bytes (default 16384). */
+  maxBodyBytes?: number;
+  /** Largest batch (default 64). */
+  maxN?: number;
+  /** Largest number of steps (default 1000). */
+  maxSteps?: number;
+  /** Largest number of network evaluations of a plan (default 1000; ρRK uses several per step). */
+  maxNfe?: number;
+  /** Time a request may spend queued + sampling before it is stopped with a 503 (default 120 s). */
+  deadlineMs?: number;
+  /** Where request lines go (default: stderr via console.error). */
+  log?: (line: string) => void;
+  /** How the onnxruntime WASM binary was provided, reported by /healthz. */
+  ortWasm?: string;
+}
+
+/** The request keys accepted by `POST /v1/samples`. */
+export const REQUEST_KEYS = [
+  "method",
+  "order",
+  "steps",
+  "grid",
+  "seed",
+  "n",
+  "lambda",
+  "rk",
+  "kappa",
+  "format",
+] as const;
+
+const PLAN_KEYS = [
+  "method",
+  "order",
+  "steps",
+  "grid",
+  "lambda",
+  "rk",
+  "kappa",
+] as const;
+
+/** A client mistake: the HTTP status and the JSON error body. */
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly field: string,
+    readonly allowed: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      ...headers,
+    },
+  });
+}
+
+function errorResponse(e: HttpError): Response {
+  return json(e.status, {
+    error: e.message,
+    field: e.field,
+    allowed: e.allowed,
+  }, e.headers);
+}
+
+/** Reads at most `max` bytes of the body; a longer body is a 400 naming `body`. */
+async function readBody(req: Request, max: number): Promise<Uint8Array> {
+  const tooLarge = (size: string) =>
+    new HttpError(
+      400,
+      `request body too large (${size}; the limit is ${max} bytes)`,
+      "body",
+      `a JSON object of at most ${max} bytes`,
+    );
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > max) {
+    // Drain a moderately oversized body so the connection stays usable; refuse huge ones unread.
+    if (Number(declared) <= 16 * max) {
+      await req.body?.pipeTo(new WritableStream()).catch(() => {});
+    } else await req.body?.cancel().catch(() => {});
+    throw tooLarge(`${declared} bytes`);
+  }
+  if (!req.body) return new Uint8Array(0);
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(`more than ${max} bytes`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+function isInt(v: unknown, lo: number, hi: number): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+/** The validated request. */
+interface SampleRequest {
+  format: "png" | "json";
+  n: number;
+  seed: number;
+  plan: Plan;
+  planKey: string;
+}
+
+/** Whether samples of this shape can be drawn as a picture (`[C, H, W]` with C = 1 or 3, `[H, W]`). */
+function isImageShape(shape: readonly number[]): boolean {
+  return shape.length === 2 ||
+    (shape.length === 3 && (shape[0] === 1 || shape[0] === 3));
+}
+
+/** The pixel upscale of one sample: tiles of about 64 px. */
+function upscale(shape: readonly number[]): number {
+  const side = Math.max(shape[shape.length - 1], shape[shape.length - 2]);
+  return Math.min(8, Math.max(1, Math.round(64 / side)));
+}
+
+function randomSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0];
+}
+
+/** The `makePlan` keys fixed by the model: its SDE and default T and ε. */
+function modelPlanConfig(model: Model): PlanConfig {
+  const m = model.manifest;
+  const cfg: Record<string, unknown> = {
+    sde: m.sde.name,
+    tStart: m.tStart,
+    tEnd: m.tEnd,
+  };
+  for (
+    const k of [
+      "betaMin",
+      "betaMax",
+      "sigmaMin",
+      "sigmaMax",
+      "alphasCumprod",
+    ] as const
+  ) {
+    if (m.sde[k] !== undefined) cfg[k] = m.sde[k];
+  }
+  return cfg as PlanConfig;
+}
+
+/** A float32 value in its shortest decimal form that still rounds back to the same float32. */
+function f32(v: number): number {
+  return Number(v.toPrecision(9));
+}
+
+/** A sampling run of a backend (the SDK does not export the type by name). */
+type Run = Awaited<ReturnType<Backend["open"]>>;
+
+/**
+ * A macrotask yield (~40 µs, unlike `setTimeout(0)`'s clamped milliseconds): lets the event loop
+ * poll its I/O (new connections, client disconnects, timers) between network evaluations.
+ */
+export class Yielder {
+  #channel = new MessageChannel();
+  #waiting: (() => void)[] = [];
+
+  constructor() {
+    this.#channel.port1.onmessage = () => this.#waiting.shift()?.();
+  }
+
+  /** Resolves on a later turn of the event loop. */
+  yield(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#waiting.push(resolve);
+      this.#channel.port2.postMessage(null);
+    });
+  }
+
+  /** Closes the channel (it would keep the process alive). */
+  close(): void {
+    this.#channel.port1.close();
+    this.#channel.port2.close();
+    for (const r of this.#waiting.splice(0)) r();
+  }
+}
+
+/**
+ * The WASM backend, yielding to the event loop before every network evaluation. Without it a
+ * sampling run never leaves the microtask queue (onnxruntime-web's WASM `session.run` resolves
+ * without a macrotask), so during a run the server could neither accept connections nor see a
+ * client go away, and `AbortSignal.timeout` could not fire.
+ */
+export async function yieldingWasmBackend(yielder: Yielder): Promise<Backend> {
+  const base = await createBackend("wasm");
+  return {
+    name: base.name,
+    description:
+      `${base.description}; yields to the event loop between evaluations`,
+    async open(spec) {
+      const run = await base.open(spec);
+      const wrapped: Run = {
+        get backend() {
+          return run.backend;
+        },
+        get length() {
+          return run.length;
+        },
+        get dtype() {
+          return run.dtype;
+        },
+        get timings() {
+          return run.timings;
+        },
+        get gpu() {
+          return run.gpu;
+        },
+        upload: (slot, data) => run.upload(slot, data),
+        evaluate: async (eps, x, ev) => {
+          await yielder.yield();
+          await run.evaluate(eps, x, ev);
+        },
+        combine: (spec) => run.combine(spec),
+        read: (slot) => run.read(slot),
+        dispose: () => run.dispose(),
+      };
+      return wrapped;
+    },
+  };
+}
+
+/** The counters /healthz reports. */
+export interface ServiceStats {
+  queue: QueueStats;
+  requests: number;
+  byStatus: Record<string, number>;
+  aborted: number;
+}
+
+/** The service: its handler and counters. */
+export interface Service {
+  /** Handles one request (never throws). */
+  handler: (
+    req: Request,
+    info?: { remoteAddr?: Deno.Addr },
+  ) => Promise<Response>;
+  /** The counters. */
+  stats(): ServiceStats;
+  /** Releases the service's event-loop resources (call after the server stopped). */
+  close(): void;
+}
+
+/** Builds the service around a loaded model (whose WASM session should already be warm). */
+export async function createService(
+  model: Model,
+  options: ServiceOptions = {},
+): Promise<Service> {
+  const yielder = new Yielder();
+  const backend = await yieldingWasmBackend(yielder);
+  const maxBody = options.maxBodyBytes ?? 16_384;
+  const maxN = options.maxN ?? 64;
+  const maxSteps = options.maxSteps ?? 1000;
+  const maxNfe = options.maxNfe ?? 1000;
+  const deadlineMs = options.deadlineMs ?? 120_000;
+  const log = options.log ?? ((line: string) => console.error(line));
+  const queue = new BoundedQueue(options.concurrency ?? 2, options.queue ?? 6);
+  const fixed = modelPlanConfig(model);
+  const shape = model.sampleShape;
+  const imageOk = isImageShape(shape);
+  const scale = imageOk ? upscale(shape) : 1;
+  const range = model.manifest.dataRange ?? [-1, 1];
+  const started = Date.now();
+  const byStatus: Record<string, number> = {};
+  let requests = 0;
+  let aborted = 0;
+  const plans = new Map<string, Plan>();
+
+  function planFor(body: Record<string, unknown>): { plan: Plan; key: string } {
+    const cfg: Record<string, unknown> = { ...fixed };
+    for (const k of PLAN_KEYS) if (body[k] !== undefined) cfg[k] = body[k];
+    const key = JSON.stringify(PLAN_KEYS.map((k) => body[k] ?? null));
+    let plan = plans.get(key);
+    if (plan) {
+      plans.delete(key); // LRU: re-insert as newest
+    } else {
+      try {
+        plan = makePlan(cfg as PlanConfig);
+      } catch (e) {
+        if (e instanceof ConfigError) {
+          throw new HttpError(400, e.message, e.field, e.allowed);
+        }
+        throw e;
+      }
+      if (plans.size >= 64) plans.delete(plans.keys().next().value!);
+    }
+    plans.set(key, plan);
+    return { plan, key };
+  }
+
+  function parse(body: Uint8Array): SampleRequest {
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(body);
+    } catch {
+      throw new HttpError(
+        400,
+        "request body is not UTF-8",
+        "body",
+        "a UTF-8 JSON object",
+      );
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new HttpError(
+        400,
+        `malformed JSON: ${(e as Error).message}`,
+        "body",
+        "a JSON object",
+      );
+    }
+    if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+      throw new HttpError(
+        400,
+        "the body must be a JSON object",
+        "body",
+        "a JSON object",
+      );
+    }
+    const b = raw as Record<string, unknown>;
+    for (const k of Object.keys(b)) {
+      if (!(REQUEST_KEYS as readonly string[]).includes(k)) {
+        throw new HttpError(
+          400,
+          `unknown key ${JSON.stringify(k.slice(0, 40))}`,
+          k.slice(0, 40),
+          `one of the keys ${REQUEST_KEYS.join(", ")}`,
+        );
+      }
+    }
+    const format = b.format ?? "png";
+    if (format !== "png" && format !== "json") {
+      throw new HttpError(
+        400,
+        "format: unknown output format",
+        "format",
+        '"png" or "json"',
+      );
+    }
+    if (format === "png" && !imageOk) {
+      throw new HttpError(
+        400,
+        `format: samples of shape [${shape}] are not images`,
+        "format",
+        '"json" for this model',
+      );
+    }
+    const n = b.n ?? 16;
+    if (!isInt(n, 1, maxN)) {
+      throw new HttpError(
+        400,
+        "n: out of range",
+        "n",
+        `an integer in [1, ${maxN}]`,
+      );
+    }
+    const seed = b.seed ?? randomSeed();
+    if (!isInt(seed, 0, Number.MAX_SAFE_INTEGER)) {
+      throw new HttpError(
+        400,
+        "seed: out of range",
+        "seed",
+        `an integer in [0, ${Number.MAX_SAFE_INTEGER}]`,
+      );
+    }
+    if (b.steps !== undefined && !isInt(b.steps, 1, maxSteps)) {
+      throw new HttpError(
+        400,
+        "steps: out of range",
+        "steps",
+        `an integer in [1, ${maxSteps}]`,
+      );
+    }
+    const { plan, key } = planFor(b);
+    if (plan.nfe > maxNfe) {
+      const perStep = plan.nfe / plan.steps;
+      throw new HttpError(
+        400,
+        `steps: the plan needs ${plan.nfe} network evaluations (${perStep} per step)`,
+        "steps",
+        `at most ${
+          Math.floor(maxNfe / perStep)
+        } steps for this method (${maxNfe} evaluations)`,
+      );
+    }
+    return { format, n, seed, plan, planKey: key };
+  }
+
+  async function samples(req: Request, note: string[]): Promise<Response> {
+    const type = (req.headers.get("content-type") ?? "").split(";")[0].trim()
+      .toLowerCase();
+    if (type !== "application/json") {
+      throw new HttpError(
+        400,
+        `content-type ${JSON.stringify(type || "(none)")} is not JSON`,
+        "content-type",
+        "application/json",
+      );
+    }
+    const r = parse(await readBody(req, maxBody));
+    note.push(
+      `n=${r.n} steps=${r.plan.steps} method=${r.plan.method} nfe=${r.plan.nfe} format=${r.format}`,
+    );
+    const deadline = AbortSignal.timeout(deadlineMs);
+    const signal = AbortSignal.any([req.signal, deadline]);
+    const queuedAt = performance.now();
+    const slot = queue.acquire(signal);
+    if (!slot) {
+      const s = queue.retryAfterSeconds();
+      throw new HttpError(
+        429,
+        `busy: ${queue.running} running and ${queue.waiting} waiting`,
+        "queue",
+        `at most ${queue.concurrency} running and ${queue.capacity} waiting; retry after ${s} s`,
+        { "retry-after": String(s) },
+      );
+    }
+    let release: (() => void) | undefined;
+    try {
+      release = await slot;
+      const waitMs = performance.now() - queuedAt;
+      const result = await sample({
+        model,
+        plan: r.plan,
+        n: r.n,
+        seed: r.seed,
+        backend,
+        signal,
+      });
+      release();
+      release = undefined;
+      const ms = Math.round(result.timings.total * 10) / 10;
+      note.push(`seed=${r.seed} wait=${waitMs.toFixed(0)}ms sample=${ms}ms`);
+      const headers = {
+        "x-seed": String(r.seed),
+        "x-nfe": String(result.nfe),
+        "x-backend": result.backend,
+        "x-sample-ms": String(ms),
+        "x-queue-ms": waitMs.toFixed(1),
+      };
+      if (r.format === "png") {
+        const png = encodePng(
+          tileSamples(result.data, result.shape, { scale, range }),
+        );
+        return new Response(png as Uint8Array<ArrayBuffer>, {
+          headers: {
+            "content-type": "image/png",
+            "cache-control": "no-store",
+            ...headers,
+          },
+        });
+      }
+      const data = result.data instanceof Float32Array
+        ? Array.from(result.data, f32)
+        : Array.from(result.data);
+      return json(200, {
+        shape: result.shape,
+        data,
+        backend: result.backend,
+        nfe: result.nfe,
+        ms,
+        seed: r.seed,
+      }, headers);
+    } catch (e) {
+      if (e instanceof AbortError || e instanceof QueueAbortError) {
+        if (req.signal.aborted) {
+          aborted++;
+          note.push("client went away: sampling stopped");
+          return new Response(null, { status: 499 });
+        }
+        if (deadline.aborted) {
+          const s = queue.retryAfterSeconds();
+          return json(503, {
+            error:
+              `deadline of ${deadlineMs} ms exceeded (queued + sampling); the run was stopped`,
+            field: "queue",
+            allowed: `requests that finish within ${deadlineMs} ms`,
+          }, { "retry-after": String(s) });
+        }
+      }
+      if (e instanceof ConfigError) {
+        throw new HttpError(400, e.message, e.field, e.allowed);
+      }
+      throw e;
+    } finally {
+      release?.();
+    }
+  }
+
+  function stats(): ServiceStats {
+    return {
+      queue: queue.stats(),
+      requests,
+      byStatus: { ...byStatus },
+      aborted,
+    };
+  }
+
+  function health(req: Request): Response {
+    const body = {
+      status: "ok",
+      modelLoaded: true,
+      model: {
+        name: model.name,
+        source: model.source,
+        sampleShape: model.sampleShape,
+        dtype: model.dtype,
+        dataRange: range,
+      },
+      backend: "wasm",
+      ortWasm: options.ortWasm,
+      queue: queue.stats(),
+      requests,
+      byStatus,
+      aborted,
+      limits: { maxBodyBytes: maxBody, maxN, maxSteps, maxNfe, deadlineMs },
+      memory: Deno.memoryUsage(),
+      uptimeS: Math.round((Date.now() - started) / 100) / 10,
+    };
+    const res = json(200, body);
+    return req.method === "HEAD"
+      ? new Response(null, { headers: res.headers })
+      : res;
+  }
+
+  async function route(
+    req: Request,
+    path: string,
+    note: string[],
+  ): Promise<Response> {
+    if (path === "/v1/samples") {
+      if (req.method !== "POST") {
+        throw new HttpError(
+          405,
+          `method ${req.method} not allowed`,
+          "method",
+          "POST",
+          {
+            allow: "POST",
+          },
+        );
+      }
+      return await samples(req, note);
+    }
+    if (path === "/healthz") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        throw new HttpError(
+          405,
+          `method ${req.method} not allowed`,
+          "method",
+          "GET, HEAD",
+          {
+            allow: "GET, HEAD",
+          },
+        );
+      }
+      return health(req);
+    }
+    throw new HttpError(
+      404,
+      `no route ${path.slice(0, 80)}`,
+      "path",
+      "/v1/samples, /healthz",
+    );
+  }
+
+  async function handler(
+    req: Request,
+    info?: { remoteAddr?: Deno.Addr },
+  ): Promise<Response> {
+    const t0 = performance.now();
+    const note: string[] = [];
+    let path = "?";
+    let res: Response;
+    try {
+      path = new URL(req.url).pathname;
+      res = await route(req, path, note);
+    } catch (e) {
+      if (e instanceof HttpError) {
+        res = errorResponse(e);
+        note.push(`field=${e.field}`);
+      } else {
+        res = json(500, { error: "internal error", field: "", allowed: "" });
+        note.push(
+          `error=${
+            JSON.stringify(String((e as Error)?.message ?? e).slice(0, 300))
+          }`,
+        );
+      }
+    }
+    requests++;
+    byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
+    const addr = info?.remoteAddr;
+    const who = addr && "hostname" in addr ? addr.hostname : "-";
+    log(
+      `${new Date().toISOString()} ${who} ${req.method} ${
+        path.slice(0, 80)
+      } ${res.status} ${(performance.now() - t0).toFixed(1)}ms${
+        note.length ? " " + note.join(" ") : ""
+      }`,
+    );
+    return res;
+  }
+
+  return { handler, stats, close: () => yielder.close() };
+}
