@@ -124,7 +124,17 @@ for (const n of [1, 16, 256]) {
     resident.push((await sample({ model, plan, n, seed: r, backend: "webgpu" })).timings.total);
     download.push((await downloadLoop(downloadSession, plan, n)).total);
   }
-  sideBySide.push({ n, residentMs: median(resident), downloadMs: median(download), ratio: median(download) / median(resident) });
+  const stats = (await sample({ model, plan, n, seed: 0, backend: "webgpu" })).gpu!;
+  sideBySide.push({
+    n,
+    residentMs: median(resident),
+    downloadMs: median(download),
+    ratio: median(download) / median(resident),
+    gpuPeakBytes: stats.peakBytes,
+    gpuBuffers: stats.buffers,
+    readbacks: stats.readbacks,
+    stateBytes: n * model.sampleSize * 4,
+  });
   console.error(`side by side n=${n} done`);
 }
 await downloadSession.release();
@@ -165,9 +175,11 @@ lines.push(
   ``,
   `GPU-resident loop vs a loop that downloads ε and updates on the CPU every step (same WebGPU device, interleaved runs):`,
   ``,
-  `| batch | resident (ms) | download each step (ms) | download / resident |`,
-  `|---|---|---|---|`,
-  ...sideBySide.map((s) => `| ${s.n} | ${s.residentMs.toFixed(1)} | ${s.downloadMs.toFixed(1)} | ${s.ratio.toFixed(2)}× |`),
+  `| batch | resident (ms) | download each step (ms) | download / resident | sampler GPU peak (bytes) = × one x | readbacks |`,
+  `|---|---|---|---|---|---|`,
+  ...sideBySide.map((s) =>
+    `| ${s.n} | ${s.residentMs.toFixed(1)} | ${s.downloadMs.toFixed(1)} | ${s.ratio.toFixed(2)}× | ${s.gpuPeakBytes} = ${(s.gpuPeakBytes / s.stateBytes).toFixed(2)} | ${s.readbacks} |`
+  ),
   ``,
 );
 await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url), lines.join("\n"));

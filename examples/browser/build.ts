@@ -22,6 +22,8 @@
  * @module
  */
 
+// Pinned here rather than in deno.json's import map, which this demo does not own.
+// deno-lint-ignore no-import-prefix
 import * as esbuild from "npm:esbuild@0.28.2";
 import { parseArgs } from "node:util";
 
@@ -96,14 +98,18 @@ async function run(args: string[], cwd: string): Promise<string> {
  * when there is one, else a temporary node_modules linking deno.lock's npm packages from Deno's
  * npm cache. Returns the node_modules path and a cleanup function.
  */
-async function packageDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+async function packageDir(): Promise<
+  { dir: string; cleanup: () => Promise<void> }
+> {
   const own = rootPath("node_modules");
   if (await exists(`${own}/onnxruntime-web/package.json`)) {
     return { dir: own, cleanup: () => Promise.resolve() };
   }
   // Make sure the SDK's npm packages are in Deno's cache (a no-op when they are).
   await run(["cache", "--quiet", "mod.ts"], rootPath());
-  const info = JSON.parse(await run(["info", "--json"], rootPath())) as { npmCache: string };
+  const info = JSON.parse(await run(["info", "--json"], rootPath())) as {
+    npmCache: string;
+  };
   const lock = JSON.parse(await Deno.readTextFile(rootPath("deno.lock"))) as {
     npm?: Record<string, unknown>;
   };
@@ -152,17 +158,22 @@ async function packageDir(): Promise<{ dir: string; cleanup: () => Promise<void>
 const ortWasmOnly: esbuild.Plugin = {
   name: "ort-wasm-only",
   setup(build) {
-    build.onResolve({ filter: /^onnxruntime-web$/ }, (args) =>
-      build.resolve("onnxruntime-web/wasm", {
-        kind: args.kind,
-        resolveDir: args.resolveDir,
-        importer: args.importer,
-      }));
+    build.onResolve(
+      { filter: /^onnxruntime-web$/ },
+      (args) =>
+        build.resolve("onnxruntime-web/wasm", {
+          kind: args.kind,
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+        }),
+    );
   },
 };
 
 /** Builds the demo. */
-export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult> {
+export async function buildDemo(
+  options: BuildOptions = {},
+): Promise<BuildResult> {
   const t0 = performance.now();
   const model = options.model ?? (await defaultModelDir());
   const modelDir = isAbsolute(model) ? model : rootPath(model);
@@ -172,7 +183,9 @@ export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult
   const manifestText = await Deno.readTextFile(`${modelDir}/model.json`);
   const manifest = JSON.parse(manifestText) as { name?: string; onnx?: string };
   if (typeof manifest.onnx !== "string" || manifest.onnx.includes("..")) {
-    throw new Error(`${modelDir}/model.json: "onnx" must name a file beside it`);
+    throw new Error(
+      `${modelDir}/model.json: "onnx" must name a file beside it`,
+    );
   }
 
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
@@ -199,7 +212,11 @@ export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult
       nodePaths: [pkgs.dir],
       plugins: [ortWasmOnly],
       define: {
-        DEMO_MODEL_DIR: JSON.stringify(model.startsWith(rootPath()) ? model.slice(rootPath().length + 1) : model),
+        DEMO_MODEL_DIR: JSON.stringify(
+          model.startsWith(rootPath())
+            ? model.slice(rootPath().length + 1)
+            : model,
+        ),
       },
     });
     // The runtime files the bundles fetch relative to import.meta.url.
@@ -207,11 +224,17 @@ export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult
     for (const out of Object.keys(result.metafile.outputs)) {
       if (!out.endsWith(".js")) continue;
       const text = await Deno.readTextFile(`${rootPath()}/${out}`);
-      for (const m of text.matchAll(/ort-wasm-simd-threaded[a-z.]*?\.(?:wasm|mjs)/g)) {
+      for (
+        const m of text.matchAll(
+          /ort-wasm-simd-threaded[a-z.]*?\.(?:wasm|mjs)/g,
+        )
+      ) {
         wanted.add(m[0]);
       }
     }
-    if (wanted.size === 0) throw new Error("the bundles name no onnxruntime runtime file");
+    if (wanted.size === 0) {
+      throw new Error("the bundles name no onnxruntime runtime file");
+    }
     const ortDist = await Deno.realPath(`${pkgs.dir}/onnxruntime-web/dist`);
     for (const name of [...wanted].sort()) {
       await Deno.copyFile(`${ortDist}/${name}`, `${outDir}/${name}`);
@@ -220,14 +243,23 @@ export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult
     await esbuild.stop();
     await pkgs.cleanup();
   }
-  await Deno.copyFile(new URL("index.html", HERE).pathname, `${outDir}/index.html`);
+  await Deno.copyFile(
+    new URL("index.html", HERE).pathname,
+    `${outDir}/index.html`,
+  );
   await Deno.writeTextFile(`${outDir}/model/model.json`, manifestText);
-  await Deno.copyFile(`${modelDir}/${manifest.onnx}`, `${outDir}/model/${manifest.onnx}`);
+  await Deno.copyFile(
+    `${modelDir}/${manifest.onnx}`,
+    `${outDir}/model/${manifest.onnx}`,
+  );
 
   const walk = async (dir: string, prefix: string) => {
     for await (const e of Deno.readDir(dir)) {
       if (e.isDirectory) await walk(`${dir}/${e.name}`, `${prefix}${e.name}/`);
-      else files.push({ path: prefix + e.name, bytes: (await Deno.stat(`${dir}/${e.name}`)).size });
+      else {files.push({
+          path: prefix + e.name,
+          bytes: (await Deno.stat(`${dir}/${e.name}`)).size,
+        });}
     }
   };
   await walk(outDir, "");
@@ -237,7 +269,9 @@ export async function buildDemo(options: BuildOptions = {}): Promise<BuildResult
       console.log(`${(f.bytes / 1024).toFixed(0).padStart(8)} KiB  ${f.path}`);
     }
     console.log(
-      `built ${outDir} (model ${model}: ${manifest.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `built ${outDir} (model ${model}: ${manifest.name}) in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s`,
     );
   }
   return { outDir, model, modelName: String(manifest.name), files };

@@ -30,7 +30,7 @@ const MULTISTEP = new Set(["tab", "rhoab", "logrho", "ipndm"]);
 /** A demo limit on the batch (each sample is one network batch row). */
 const MAX_SAMPLES = 100;
 /** Canvas width the grid is scaled to fit (integer scale factors, pixelated). */
-const TARGET_WIDTH = 520;
+const TARGET_WIDTH = 400;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -65,14 +65,32 @@ const canvas = $<HTMLCanvasElement>("canvas");
 let manifest: ModelManifest | undefined;
 let adapter: string | null = null;
 let nextId = 1;
-let current: { id: number; steps: number; started: number } | undefined;
+const backendsUsed = new Set<string>();
+let current:
+  | {
+    id: number;
+    steps: number;
+    total: number;
+    started: number;
+    backend?: string;
+    updates: number;
+  }
+  | undefined;
 
-function setState(state: "loading" | "ready" | "running" | "done" | "error"): void {
+function setState(
+  state: "loading" | "ready" | "running" | "done" | "error",
+): void {
   document.body.dataset.state = state;
 }
 
-function fillSelect(sel: HTMLSelectElement, names: readonly string[], selected: string): void {
-  sel.replaceChildren(...names.map((name) => new Option(name, name, false, name === selected)));
+function fillSelect(
+  sel: HTMLSelectElement,
+  names: readonly string[],
+  selected: string,
+): void {
+  sel.replaceChildren(
+    ...names.map((name) => new Option(name, name, false, name === selected)),
+  );
 }
 
 fillSelect(method, METHOD_NAMES, "tab");
@@ -112,8 +130,12 @@ function planConfig(m: ModelManifest): PlanConfig {
   const sde = m.sde;
   const config: PlanConfig = {
     sde: sde.name,
-    ...(sde.name === "vp-linear" ? { betaMin: sde.betaMin, betaMax: sde.betaMax } : {}),
-    ...(sde.name === "ve" ? { sigmaMin: sde.sigmaMin, sigmaMax: sde.sigmaMax } : {}),
+    ...(sde.name === "vp-linear"
+      ? { betaMin: sde.betaMin, betaMax: sde.betaMax }
+      : {}),
+    ...(sde.name === "ve"
+      ? { sigmaMin: sde.sigmaMin, sigmaMax: sde.sigmaMax }
+      : {}),
     ...(sde.name === "vp-discrete" ? { alphasCumprod: sde.alphasCumprod } : {}),
     tStart: m.tStart,
     tEnd: m.tEnd,
@@ -135,7 +157,9 @@ function planConfig(m: ModelManifest): PlanConfig {
 
 function clearError(): void {
   errorBox.textContent = "";
-  for (const el of form.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+  for (const el of form.querySelectorAll("[aria-invalid]")) {
+    el.removeAttribute("aria-invalid");
+  }
 }
 
 /** Shows an error; a ConfigError's field (e.g. `steps`, `plan.rows[2]`, `conditioning.label`) marks its input. */
@@ -150,7 +174,9 @@ function showError(e: ErrorInfo, context: string): void {
     }
     control?.setAttribute("aria-invalid", "true");
   }
-  const what = e.name === "ConfigError" ? `Invalid setting — ${e.message}` : `${context}: ${e.message}`;
+  const what = e.name === "ConfigError"
+    ? `Invalid setting — ${e.message}`
+    : `${context}: ${e.message}`;
   errorBox.textContent = what;
   errorBox.dataset.field = field ?? "";
   errorBox.dataset.errorName = e.name;
@@ -170,7 +196,9 @@ function setRunning(running: boolean): void {
 // ---- drawing ----------------------------------------------------------------------------------
 
 /** Whether a sample shape can be drawn: [C, H, W] with C = 1 or 3, or [H, W]. */
-function imageShape(shape: readonly number[]): { c: number; h: number; w: number } | null {
+function imageShape(
+  shape: readonly number[],
+): { c: number; h: number; w: number } | null {
   if (shape.length === 2) return { c: 1, h: shape[0], w: shape[1] };
   if (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) {
     return { c: shape[0], h: shape[1], w: shape[2] };
@@ -178,14 +206,27 @@ function imageShape(shape: readonly number[]): { c: number; h: number; w: number
   return null;
 }
 
-function draw(data: Float32Array | Float64Array, shape: number[], m: ModelManifest): void {
+function draw(
+  data: Float32Array | Float64Array,
+  shape: number[],
+  m: ModelManifest,
+): void {
   const n = shape[0];
   const img = imageShape(shape.slice(1));
-  if (!img) throw new Error(`samples of shape [${shape.slice(1)}] are not images`);
+  if (!img) {
+    throw new Error(`samples of shape [${shape.slice(1)}] are not images`);
+  }
   const cols = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
-  const gap = 2;
-  const scale = Math.max(1, Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)));
+  let scale = Math.max(
+    1,
+    Math.floor((TARGET_WIDTH - (cols + 1) * 2) / (cols * img.w)),
+  );
+  const gap = Math.max(2, Math.round(scale / 4));
+  scale = Math.max(
+    1,
+    Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),
+  );
   const tiled = tileSamples(data, shape, {
     cols,
     scale,
@@ -230,7 +271,10 @@ const send = (msg: ToWorker) => worker.postMessage(msg);
 
 worker.onerror = (ev) => {
   setState("error");
-  showError({ name: "Error", message: ev.message || "the sampling worker failed to start" }, "Worker");
+  showError({
+    name: "Error",
+    message: ev.message || "the sampling worker failed to start",
+  }, "Worker");
   setRunning(false);
 };
 
@@ -239,13 +283,20 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
   adapter = msg.adapter;
   const m = manifest;
   const shape = `[${m.sampleShape.join(", ")}]`;
-  statusText.textContent = `Model ${m.name} (${DEMO_MODEL_DIR}), samples ${shape}, ${m.sde.name} SDE, ` +
+  statusText.textContent =
+    `Model ${m.name} (${DEMO_MODEL_DIR}), samples ${shape}, ${m.sde.name} SDE, ` +
     `loaded in ${fmtMs(msg.ms)}. ` +
-    (adapter ? `WebGPU adapter: ${adapter}.` : "No WebGPU adapter: sampling runs on WebAssembly.");
+    (adapter
+      ? `WebGPU adapter: ${adapter}.` +
+        (adapter.endsWith("(fallback)")
+          ? " It is a software adapter: the wasm backend may well be faster here."
+          : "")
+      : "No WebGPU adapter: sampling runs on WebAssembly.");
   if (m.extraInputs.length === 0) {
     guidance.disabled = true;
     guidance.value = "";
-    guidanceNote.textContent = "not available: this model has no conditioning inputs (unconditional)";
+    guidanceNote.textContent =
+      "not available: this model has no conditioning inputs (unconditional)";
   } else {
     guidance.disabled = false;
     guidanceNote.textContent = "classifier-free guidance scale (empty: none)";
@@ -261,7 +312,9 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
       input.id = `cond-${ex.name}`;
       input.dataset.field = `conditioning.${ex.name}`;
       input.dataset.conditioning = ex.name;
-      input.placeholder = ex.null !== undefined ? `unconditional (${ex.null})` : "required";
+      input.placeholder = ex.null !== undefined
+        ? `unconditional (${ex.null})`
+        : "required";
       row.append(label, input);
       conditioningBox.append(row);
     }
@@ -269,7 +322,8 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
   if (!imageShape(m.sampleShape)) {
     showError({
       name: "Error",
-      message: `samples of shape ${shape} cannot be drawn (expected [C, H, W] or [H, W]); rebuild with an image model`,
+      message:
+        `samples of shape ${shape} cannot be drawn (expected [C, H, W] or [H, W]); rebuild with an image model`,
     }, "Model");
     setState("error");
     return;
@@ -290,17 +344,26 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
   if (!current || msg.id !== current.id) return; // a stale message of a stopped run
   switch (msg.type) {
     case "started":
-      progressText.textContent = msg.backend === "auto"
-        ? "preparing (the first run creates the onnxruntime session)…"
-        : `preparing ${msg.backend}…`;
+      current.backend = msg.backend;
+      progressText.textContent =
+        `preparing the ${msg.backend} backend (the first run creates the onnxruntime session)…`;
       break;
     case "progress": {
+      current.updates++;
       progress.value = msg.step;
-      const t = `t = ${msg.t.toFixed(4)}`;
-      const label = msg.step > current.steps ? "final denoising" : `step ${msg.step} / ${current.steps}`;
-      progressText.textContent = `${label} · ${msg.nfe} network evaluations · ${t} · ${
-        fmtMs(performance.now() - current.started)
-      }`;
+      progressText.dataset.updates = String(current.updates);
+      const label = msg.step > current.steps
+        ? "final denoising"
+        : `step ${msg.step} / ${current.steps}`;
+      const queued = msg.step >= current.total && current.backend === "webgpu"
+        ? " · all steps queued, waiting for the GPU"
+        : "";
+      progressText.textContent =
+        `${label} · ${msg.nfe} network evaluations · t = ${
+          msg.t.toFixed(4)
+        } · ${fmtMs(performance.now() - current.started)} on ${
+          current.backend ?? "?"
+        }${queued}`;
       break;
     }
     case "done": {
@@ -314,9 +377,12 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
         return;
       }
       const t = msg.timings;
-      const setup = Math.max(0, msg.wall - t.total);
+      const first = !backendsUsed.has(msg.backend);
+      backendsUsed.add(msg.backend);
       progress.value = progress.max;
-      progressText.textContent = `done: ${msg.nfe} network evaluations`;
+      progressText.textContent = `done: ${msg.nfe} network evaluations in ${
+        fmtMs(msg.wall)
+      }`;
       resultText.replaceChildren();
       const b = document.createElement("strong");
       b.id = "backend-used";
@@ -324,10 +390,20 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       resultText.append(
         "Backend: ",
         b,
-        ` — ${msg.fallback ? `WebGPU failed (${msg.fallback}), fell back to WASM` : msg.backendReason ?? "as chosen"}. `,
-        `${msg.shape[0]} samples, seed ${msg.seed}, ${msg.nfe} evaluations in ${fmtMs(t.total)} ` +
-          `(network ${fmtMs(t.network)}, update ${fmtMs(t.update)}, readback ${fmtMs(t.readback)})` +
-          (setup > 50 ? `, plus ${fmtMs(setup)} session setup.` : "."),
+        ` — ${
+          msg.fallback
+            ? `WebGPU failed (${msg.fallback}), fell back to WASM`
+            : msg.backendReason ?? "as chosen"
+        }. `,
+        `${msg.shape[0]} samples, seed ${msg.seed}, ${msg.nfe} evaluations in ${
+          fmtMs(t.total)
+        } ` +
+          `(network ${fmtMs(t.network)}, update ${fmtMs(t.update)}, readback ${
+            fmtMs(t.readback)
+          })` +
+          (first
+            ? "; the first run on a backend includes creating its onnxruntime session."
+            : "."),
       );
       resultText.dataset.backend = msg.backend;
       resultText.dataset.totalMs = t.total.toFixed(1);
@@ -337,8 +413,13 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
     case "error":
       current = undefined;
       setRunning(false);
-      progressText.textContent = msg.error.name === "AbortError" ? "stopped" : "failed";
-      showError(msg.error, msg.error.name === "AbortError" ? "Stopped" : "Sampling failed");
+      progressText.textContent = msg.error.name === "AbortError"
+        ? "stopped"
+        : "failed";
+      showError(
+        msg.error,
+        msg.error.name === "AbortError" ? "Stopped" : "Sampling failed",
+      );
       setState("error");
       break;
   }
@@ -361,21 +442,37 @@ function generate(): void {
     }
   } catch (e) {
     if (e instanceof ConfigError) {
-      showError({ name: e.name, message: e.message, field: e.field }, "Invalid setting");
+      showError(
+        { name: e.name, message: e.message, field: e.field },
+        "Invalid setting",
+      );
     } else {
-      showError({ name: (e as Error).name, message: (e as Error).message }, "Planning failed");
+      showError(
+        { name: (e as Error).name, message: (e as Error).message },
+        "Planning failed",
+      );
     }
     setState("error");
     return;
   }
   const conditioning: Record<string, number> = {};
-  for (const input of conditioningBox.querySelectorAll<HTMLInputElement>("input[data-conditioning]")) {
+  for (
+    const input of conditioningBox.querySelectorAll<HTMLInputElement>(
+      "input[data-conditioning]",
+    )
+  ) {
     const v = numberField(input);
     if (v !== undefined) conditioning[input.dataset.conditioning!] = v;
   }
   const id = nextId++;
   const total = plan.steps + (denoise.checked ? 1 : 0);
-  current = { id, steps: plan.steps, started: performance.now() };
+  current = {
+    id,
+    steps: plan.steps,
+    total,
+    started: performance.now(),
+    updates: 0,
+  };
   progress.max = total;
   progress.value = 0;
   progressText.textContent = "starting…";

@@ -40,7 +40,7 @@ export type FromWorker =
     ms: number;
   }
   | { type: "load-error"; error: ErrorInfo }
-  | { type: "started"; id: number; backend: BackendName | "auto" }
+  | { type: "started"; id: number; backend: BackendName }
   | {
     type: "progress";
     id: number;
@@ -60,7 +60,12 @@ export type FromWorker =
     fallback?: string;
     seed: number;
     nfe: number;
-    timings: { network: number; update: number; readback: number; total: number };
+    timings: {
+      network: number;
+      update: number;
+      readback: number;
+      total: number;
+    };
     /** Wall-clock ms in the worker, including session creation on the first run. */
     wall: number;
   }

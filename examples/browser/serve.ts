@@ -49,7 +49,8 @@ export interface StaticServer {
 
 function mimeOf(path: string): string {
   const dot = path.lastIndexOf(".");
-  return (dot >= 0 && MIME[path.slice(dot).toLowerCase()]) || "application/octet-stream";
+  return (dot >= 0 && MIME[path.slice(dot).toLowerCase()]) ||
+    "application/octet-stream";
 }
 
 /** Serves `root` on 127.0.0.1. */
@@ -120,16 +121,25 @@ if (import.meta.main) {
     args: Deno.args,
     options: {
       port: { type: "string", default: "8000" },
-      dir: { type: "string", default: new URL("dist", import.meta.url).pathname },
+      dir: {
+        type: "string",
+        default: new URL("dist", import.meta.url).pathname,
+      },
       quiet: { type: "boolean", short: "q", default: false },
     },
   });
   try {
     Deno.statSync(`${values.dir}/index.html`);
   } catch {
-    console.error(`${values.dir}/index.html is missing: run \`deno task browser:build\` first`);
+    console.error(
+      `${values.dir}/index.html is missing: run \`deno task browser:build\` first`,
+    );
     Deno.exit(1);
   }
-  const server = await serveDir({ root: values.dir!, port: Number(values.port), log: !values.quiet });
+  const server = await serveDir({
+    root: values.dir!,
+    port: Number(values.port),
+    log: !values.quiet,
+  });
   console.log(`DEIS browser demo: ${server.url}`);
 }

@@ -7,11 +7,11 @@
  * @module
  */
 
-/// <reference lib="webworker" />
-
 import {
+  type Backend,
   type BackendName,
   BackendUnavailableError,
+  createBackend,
   loadModel,
   type Model,
   ModelError,
@@ -21,7 +21,12 @@ import {
 } from "../../mod.ts";
 import type { ErrorInfo, FromWorker, ToWorker } from "./protocol.ts";
 
-const scope = self as unknown as DedicatedWorkerGlobalScope;
+/** What this module uses of DedicatedWorkerGlobalScope (typed locally: no webworker lib needed). */
+const scope = self as unknown as {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  onmessage: ((ev: MessageEvent<ToWorker>) => void) | null;
+  location: { href: string };
+};
 
 let model: Model | undefined;
 const controllers = new Map<number, AbortController>();
@@ -52,7 +57,9 @@ async function describeAdapter(): Promise<string | null> {
     if (!a) return null;
     const info = a.info as GPUAdapterInfo & { isFallbackAdapter?: boolean };
     const text = info.description ||
-      [info.vendor, info.architecture, info.device].filter((s) => s).join(" ") ||
+      [info.vendor, info.architecture, info.device].filter((s) => s).join(
+        " ",
+      ) ||
       "unknown adapter";
     return text + (info.isFallbackAdapter ? " (fallback)" : "");
   } catch {
@@ -63,19 +70,26 @@ async function describeAdapter(): Promise<string | null> {
 /** WebGPU could not run this model here (no device, or onnxruntime's WebGPU session failed). */
 function isWebGpuFailure(e: unknown): boolean {
   if (e instanceof BackendUnavailableError) return true;
-  return e instanceof ModelError && e.field === "onnx" && /webgpu/i.test(e.message);
+  return e instanceof ModelError && e.field === "onnx" &&
+    /webgpu/i.test(e.message);
 }
 
-async function generate(msg: Extract<ToWorker, { type: "generate" }>): Promise<void> {
+async function generate(
+  msg: Extract<ToWorker, { type: "generate" }>,
+): Promise<void> {
   const ctl = new AbortController();
   controllers.set(msg.id, ctl);
   const t0 = performance.now();
   try {
     if (!model) throw new Error("the model is not loaded");
     const plan = planFromJSON(msg.plan);
-    const runOn = async (backend: BackendName | "auto"): Promise<SampleResult> => {
-      post({ type: "started", id: msg.id, backend });
-      return await sample({
+    const runOn = async (name: BackendName): Promise<SampleResult> => {
+      post({ type: "started", id: msg.id, backend: name });
+      const backend: Backend = await createBackend(name);
+      return await runWith(backend);
+    };
+    const runWith = (backend: Backend): Promise<SampleResult> =>
+      sample({
         model: model!,
         plan,
         n: msg.n,
@@ -87,17 +101,31 @@ async function generate(msg: Extract<ToWorker, { type: "generate" }>): Promise<v
         signal: ctl.signal,
         onProgress: (p) => post({ type: "progress", id: msg.id, ...p }),
       });
-    };
     let result: SampleResult;
     let fallback: string | undefined;
-    if (msg.backend === "auto" && webgpuBroken) {
+    if (msg.backend !== "auto") {
+      result = await runOn(msg.backend);
+    } else if (model.dtype === "float64") {
+      result = await runOn("wasm"); // WebGPU has no float64
+    } else if (webgpuBroken) {
       result = await runOn("wasm");
       fallback = webgpuBroken;
     } else {
+      // "auto" as the SDK resolves it (WebGPU when there is an adapter), announced before the run,
+      // and retried on WASM when WebGPU cannot run this model here.
+      let auto: Backend;
       try {
-        result = await runOn(msg.backend);
+        auto = await createBackend("auto");
       } catch (e) {
-        if (msg.backend !== "auto" || !isWebGpuFailure(e)) throw e;
+        if (!isWebGpuFailure(e)) throw e;
+        auto = await createBackend("wasm");
+        fallback = (e as Error).message;
+      }
+      post({ type: "started", id: msg.id, backend: auto.name });
+      try {
+        result = await runWith(auto);
+      } catch (e) {
+        if (auto.name !== "webgpu" || !isWebGpuFailure(e)) throw e;
         webgpuBroken = (e as Error).message;
         fallback = webgpuBroken;
         result = await runOn("wasm");

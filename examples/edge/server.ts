@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     try {
       Deno.addSignalListener(sig, () => void stop(sig));
     } catch {
-      // not every platform has every signal
+      console.error("edge server: no listener for " + sig);
     }
   }
   await server.finished;

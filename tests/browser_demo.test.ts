@@ -1,0 +1,415 @@
+// The browser demo (examples/browser/) end to end: build it, serve it on 127.0.0.1, drive headless
+// Chromium (Debian's /usr/bin/chromium, WebGPU through SwiftShader when available) with
+// playwright-core, generate samples, check that the canvas holds images (not blank, not noise),
+// keep a screenshot, then check that a bad setting shows the SDK's ConfigError naming the field and
+// that the page still generates afterwards.
+//
+// Skipped (with a message) only when /usr/bin/chromium is absent; tools/setup.sh installs it.
+// DEIS_DEMO_MODEL=<model dir> builds the page with another model (default: the build's default).
+
+import assert from "node:assert/strict";
+import { serveDir, type StaticServer } from "../examples/browser/serve.ts";
+// Pinned here rather than in deno.json's import map, which this test does not own.
+// deno-lint-ignore no-import-prefix
+import * as playwright from "npm:playwright-core@1.65.1";
+
+type BrowserContext = playwright.BrowserContext;
+type Page = playwright.Page;
+const { chromium } = playwright;
+
+const CHROMIUM = "/usr/bin/chromium";
+const ROOT = new URL("../", import.meta.url).pathname;
+const SCREENSHOT =
+  new URL("../examples/browser/screenshot.png", import.meta.url).pathname;
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--enable-unsafe-webgpu",
+  "--use-webgpu-adapter=swiftshader",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+/** Longest a single generation may take (SwiftShader WebGPU on 2 shared cores is slow). */
+const RUN_TIMEOUT_MS = 150_000;
+
+const haveChromium = (() => {
+  try {
+    return Deno.statSync(CHROMIUM).isFile;
+  } catch {
+    return false;
+  }
+})();
+if (!haveChromium) {
+  console.warn(
+    `tests/browser_demo.test.ts: SKIPPED — ${CHROMIUM} is absent (apt-get install -y chromium, or bash tools/setup.sh)`,
+  );
+}
+
+interface CanvasStats {
+  tiles: number;
+  /** Fractions of sample pixels below 0.2 / above 0.8 (of 0..1 gray). */
+  nearBlack: number;
+  nearWhite: number;
+  mean: number;
+  std: number;
+  /** Pearson correlation of horizontally and vertically adjacent sample pixels, pooled. */
+  neighbourCorr: number;
+  /** Smallest per-tile standard deviation (a blank tile has ~0). */
+  minTileStd: number;
+}
+
+/** Pixel statistics of the samples drawn on the canvas, read back at sample resolution. */
+function canvasStats(page: Page): Promise<CanvasStats> {
+  return page.evaluate(() => {
+    const canvas = document.getElementById("canvas") as HTMLCanvasElement;
+    const d = canvas.dataset;
+    const [n, cols, w, h, scale, gap] = [
+      d.n,
+      d.cols,
+      d.sampleWidth,
+      d.sampleHeight,
+      d.scale,
+      d.gap,
+    ]
+      .map(Number);
+    const px =
+      canvas.getContext("2d")!.getImageData(0, 0, canvas.width, canvas.height)
+        .data;
+    const at = (x: number, y: number) => px[(y * canvas.width + x) * 4] / 255; // gray: R = G = B
+    let black = 0,
+      white = 0,
+      sum = 0,
+      sum2 = 0,
+      count = 0,
+      minTileStd = Infinity;
+    const pa: number[] = [], pb: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const x0 = gap + (i % cols) * (w * scale + gap);
+      const y0 = gap + Math.floor(i / cols) * (h * scale + gap);
+      const v: number[][] = [];
+      let ts = 0, ts2 = 0;
+      for (let y = 0; y < h; y++) {
+        v.push([]);
+        for (let x = 0; x < w; x++) {
+          const g = at(
+            x0 + x * scale + (scale >> 1),
+            y0 + y * scale + (scale >> 1),
+          );
+          v[y].push(g);
+          black += g < 0.2 ? 1 : 0;
+          white += g > 0.8 ? 1 : 0;
+          sum += g;
+          sum2 += g * g;
+          ts += g;
+          ts2 += g * g;
+          count++;
+        }
+      }
+      const tm = ts / (w * h);
+      minTileStd = Math.min(
+        minTileStd,
+        Math.sqrt(Math.max(0, ts2 / (w * h) - tm * tm)),
+      );
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          if (x + 1 < w) pa.push(v[y][x]), pb.push(v[y][x + 1]);
+          if (y + 1 < h) pa.push(v[y][x]), pb.push(v[y + 1][x]);
+        }
+      }
+    }
+    const mean = sum / count;
+    const ma = pa.reduce((a, b) => a + b, 0) / pa.length;
+    const mb = pb.reduce((a, b) => a + b, 0) / pb.length;
+    let cov = 0, va = 0, vb = 0;
+    for (let k = 0; k < pa.length; k++) {
+      cov += (pa[k] - ma) * (pb[k] - mb);
+      va += (pa[k] - ma) ** 2;
+      vb += (pb[k] - mb) ** 2;
+    }
+    return {
+      tiles: n,
+      nearBlack: black / count,
+      nearWhite: white / count,
+      mean,
+      std: Math.sqrt(Math.max(0, sum2 / count - mean * mean)),
+      neighbourCorr: cov / Math.sqrt(va * vb || 1),
+      minTileStd,
+    };
+  });
+}
+
+/** Images like MNIST digits (or the gmm-image stripes): dark background, some bright strokes, smooth. */
+function assertLooksLikeImages(s: CanvasStats, what: string): void {
+  const msg = `${what}: ${JSON.stringify(s)}`;
+  assert.ok(s.minTileStd > 0.1, `a tile is blank or flat — ${msg}`);
+  assert.ok(s.nearBlack >= 0.45, `not mostly dark background — ${msg}`);
+  assert.ok(
+    s.nearWhite >= 0.02 && s.nearWhite <= 0.5,
+    `strokes missing or everywhere — ${msg}`,
+  );
+  assert.ok(
+    s.mean >= 0.04 && s.mean <= 0.5,
+    `mean outside [0.04, 0.5] — ${msg}`,
+  );
+  assert.ok(s.std >= 0.15 && s.std <= 0.5, `std outside [0.15, 0.5] — ${msg}`);
+  // Gaussian noise gives ~0 here; digits and stripes are spatially smooth.
+  assert.ok(
+    s.neighbourCorr >= 0.5,
+    `neighbouring pixels uncorrelated (noise?) — ${msg}`,
+  );
+}
+
+/** Clicks Generate and waits until the page says done or error. */
+async function generate(page: Page): Promise<string> {
+  await page.click("#generate");
+  await page.waitForFunction(
+    () => ["done", "error"].includes(document.body.dataset.state ?? ""),
+    null,
+    { timeout: RUN_TIMEOUT_MS, polling: 200 },
+  );
+  return (await page.evaluate(() => document.body.dataset.state)) ?? "";
+}
+
+Deno.test({
+  name:
+    "browser demo: builds, samples in headless Chromium, reports errors by field",
+  ignore: !haveChromium,
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const t0 = performance.now();
+    const out = await Deno.makeTempDir({ prefix: "deis-browser-test-" });
+    const profile = await Deno.makeTempDir({
+      prefix: "deis-chromium-profile-",
+    });
+    let server: StaticServer | undefined;
+    let context: BrowserContext | undefined;
+    const pageErrors: string[] = [];
+    try {
+      const model = Deno.env.get("DEIS_DEMO_MODEL");
+      const build = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "examples/browser/build.ts",
+          "--out",
+          out,
+          ...(model ? ["--model", model] : []),
+        ],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(120_000),
+      }).output();
+      const buildLog = new TextDecoder().decode(build.stdout) +
+        new TextDecoder().decode(build.stderr);
+      assert.equal(build.code, 0, `browser:build failed:\n${buildLog}`);
+      for (
+        const f of ["index.html", "main.js", "worker.js", "model/model.json"]
+      ) {
+        assert.ok(Deno.statSync(`${out}/${f}`).isFile, `${f} was not built`);
+      }
+      assert.ok(
+        [...Deno.readDirSync(out)].some((e) => e.name.endsWith(".wasm")),
+        "onnxruntime's .wasm files were not copied",
+      );
+
+      server = await serveDir({ root: out });
+      const wasm = [...Deno.readDirSync(out)].find((e) =>
+        e.name.endsWith(".wasm")
+      )!.name;
+      const head = await fetch(server.url + wasm, { method: "HEAD" });
+      assert.equal(head.headers.get("content-type"), "application/wasm");
+      const missing = await fetch(server.url + "no-such-file.js");
+      await missing.body?.cancel();
+      assert.equal(missing.status, 404);
+
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: CHROMIUM_ARGS,
+        viewport: { width: 1000, height: 720 },
+        timeout: 60_000,
+      });
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(30_000);
+      page.on("pageerror", (e) => pageErrors.push(String(e)));
+      // Nothing may be fetched from anywhere but our server.
+      const foreign: string[] = [];
+      await page.route("**/*", (route) => {
+        const url = route.request().url();
+        if (
+          url.startsWith(server!.url) || url.startsWith("data:") ||
+          url.startsWith("blob:")
+        ) {
+          return route.continue();
+        }
+        foreign.push(url);
+        return route.abort();
+      });
+
+      await page.goto(server.url);
+      await page.waitForFunction(
+        () => document.body.dataset.state !== "loading",
+        null,
+        { timeout: 60_000 },
+      );
+      assert.equal(
+        await page.evaluate(() => document.body.dataset.state),
+        "ready",
+        `the page did not get ready: ${await page.locator("#error")
+          .textContent()}`,
+      );
+      const status = (await page.locator("#status").textContent()) ?? "";
+      const hasAdapter = status.includes("WebGPU adapter:");
+
+      // 1. A valid generation on the automatic backend: 4 samples, 10 steps (tAB-DEIS r = 3).
+      await page.selectOption("#method", "tab");
+      await page.fill("#order", "3");
+      await page.fill("#steps", "10");
+      await page.fill("#n", "4");
+      await page.fill("#seed", "7");
+      await page.selectOption("#backend", "auto");
+      const t1 = performance.now();
+      const state1 = await generate(page);
+      const ms1 = performance.now() - t1;
+      assert.equal(
+        state1,
+        "done",
+        `generation failed: ${await page.locator("#error").textContent()}`,
+      );
+      const backend1 = await page.locator("#backend-used").textContent();
+      const result1 = (await page.locator("#result").textContent()) ?? "";
+      assert.ok(
+        backend1 === "webgpu" || backend1 === "wasm",
+        `backend reported: ${backend1}`,
+      );
+      if (hasAdapter && backend1 !== "webgpu") {
+        assert.match(
+          result1,
+          /fell back to WASM/,
+          "an adapter exists but WebGPU was not used, without a reason",
+        );
+      }
+      if (!hasAdapter) assert.equal(backend1, "wasm");
+      assert.match(result1, /\d+ (ms|s)/, "no timing shown");
+      const progress = await page.evaluate(() => {
+        const p = document.getElementById("progress") as HTMLProgressElement;
+        return {
+          value: p.value,
+          max: p.max,
+          updates: Number(
+            document.getElementById("progress-text")!.dataset.updates,
+          ),
+        };
+      });
+      assert.equal(progress.value, progress.max, "progress bar not full");
+      assert.equal(progress.max, 11, "10 steps + the final denoising");
+      assert.ok(
+        progress.updates >= 10,
+        `only ${progress.updates} progress updates`,
+      );
+      const stats1 = await canvasStats(page);
+      assert.equal(stats1.tiles, 4);
+      assertLooksLikeImages(stats1, `run 1 (${backend1})`);
+      await page.screenshot({
+        path: SCREENSHOT,
+        animations: "disabled",
+        caret: "hide",
+      });
+      console.log(
+        `  run 1: ${backend1} in ${
+          (ms1 / 1000).toFixed(1)
+        } s — ${result1}\n  canvas: ${JSON.stringify(stats1)}`,
+      );
+
+      // 2. Invalid settings: the SDK's ConfigError, naming the field, and the page keeps working.
+      for (
+        const [field, fill] of [
+          ["steps", async () => await page.fill("#steps", "0")],
+          ["order", async () => {
+            await page.fill("#steps", "10");
+            await page.fill("#order", "5");
+          }],
+        ] as const
+      ) {
+        await fill();
+        assert.equal(
+          await generate(page),
+          "error",
+          `an invalid ${field} was accepted`,
+        );
+        const text = (await page.locator("#error").textContent()) ?? "";
+        assert.match(
+          text,
+          new RegExp(`\\b${field}\\b`),
+          `the error does not name ${field}: ${text}`,
+        );
+        assert.match(
+          text,
+          /must be/,
+          `the error does not say what is allowed: ${text}`,
+        );
+        assert.equal(
+          await page.locator("#error").getAttribute("data-field"),
+          field,
+        );
+        assert.equal(
+          await page.locator(`#${field}`).getAttribute("aria-invalid"),
+          "true",
+        );
+        assert.equal(
+          await page.locator("#generate").isEnabled(),
+          true,
+          "Generate disabled after an error",
+        );
+      }
+
+      // 3. A valid generation afterwards (on WASM: it also covers the fallback backend, and is fast).
+      await page.fill("#order", "2");
+      await page.fill("#steps", "8");
+      await page.selectOption("#backend", "wasm");
+      const t3 = performance.now();
+      const state3 = await generate(page);
+      const ms3 = performance.now() - t3;
+      assert.equal(
+        state3,
+        "done",
+        `generation after the error failed: ${await page.locator("#error")
+          .textContent()}`,
+      );
+      assert.equal(
+        await page.locator("#error").textContent(),
+        "",
+        "the old error is still shown",
+      );
+      assert.equal(await page.locator("#backend-used").textContent(), "wasm");
+      assert.equal(
+        await page.locator("#order").getAttribute("aria-invalid"),
+        null,
+      );
+      const stats3 = await canvasStats(page);
+      assertLooksLikeImages(stats3, "run 3 (wasm)");
+      console.log(
+        `  run 3: wasm in ${(ms3 / 1000).toFixed(1)} s — canvas: ${
+          JSON.stringify(stats3)
+        }`,
+      );
+
+      assert.deepEqual(
+        foreign,
+        [],
+        "the page tried to load something from outside the server",
+      );
+      assert.deepEqual(pageErrors, [], "uncaught errors in the page");
+      console.log(`  total ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    } finally {
+      await context?.close().catch(() => {});
+      await server?.shutdown().catch(() => {});
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    }
+  },
+});

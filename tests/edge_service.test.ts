@@ -1,0 +1,452 @@
+// The edge HTTP service (examples/edge/): started as a subprocess with exactly the restricted
+// permissions on a free port of 127.0.0.1, then probed: /healthz, PNG and JSON samples, 400s that
+// name the field, 404/405, 429 with Retry-After when the queue is full, client aborts, the
+// permission flags themselves, and a CI-sized run of the load-test script (zero 5xx).
+
+import assert from "node:assert/strict";
+import { type ServerHandle, startServer } from "../examples/edge/spawn.ts";
+import { LOG_LINE } from "../examples/edge/load_test.ts";
+import { ortWasmPath } from "../examples/edge/ort_wasm_path.ts";
+
+const ROOT = new URL("../", import.meta.url);
+const MODEL = "models/gmm-image"; // exact Gaussian mixture, [1, 8, 8]: fast and always present
+const MNIST = "models/mnist";
+
+function post(
+  url: string,
+  body: unknown,
+  init: RequestInit = {},
+): Promise<Response> {
+  return fetch(`${url}/v1/samples`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...init,
+  });
+}
+
+async function expectError(
+  res: Response,
+  status: number,
+  field: string,
+): Promise<{ error: string; field: string; allowed: string }> {
+  const text = await res.text();
+  assert.equal(res.status, status, `status for field ${field}: ${text}`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  const j = JSON.parse(text);
+  assert.equal(j.field, field, text);
+  assert.equal(typeof j.error, "string");
+  assert.ok(typeof j.allowed === "string" && j.allowed.length > 0, text);
+  return j;
+}
+
+function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  assert.deepEqual([...bytes.subarray(0, 8)], sig, "PNG signature");
+  assert.equal(new TextDecoder().decode(bytes.subarray(12, 16)), "IHDR");
+  const v = new DataView(bytes.buffer, bytes.byteOffset);
+  return { width: v.getUint32(16), height: v.getUint32(20) };
+}
+
+async function health(url: string) {
+  const res = await fetch(`${url}/healthz`);
+  assert.equal(res.status, 200);
+  return await res.json();
+}
+
+async function waitFor(cond: () => Promise<boolean>, ms: number, what: string) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`timed out waiting for ${what}`);
+}
+
+Deno.test("edge service: endpoints, validation, queue and aborts", async (t) => {
+  // concurrency 1 + 2 waiting, so that a handful of slow requests overflows it
+  const server: ServerHandle = await startServer({
+    model: MODEL,
+    serverArgs: ["--concurrency", "1", "--queue", "2"],
+  });
+  const url = server.url;
+  try {
+    await t.step("started with exactly the restricted permissions", () => {
+      const flags = server.command.filter((a) =>
+        a.startsWith("--allow") || a === "-A"
+      );
+      assert.deepEqual(flags, [
+        "--allow-net=127.0.0.1",
+        `--allow-read=${MODEL},${ortWasmPath()}`,
+      ]);
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    });
+
+    await t.step("GET /healthz", async () => {
+      const h = await health(url);
+      assert.equal(h.status, "ok");
+      assert.equal(h.modelLoaded, true);
+      assert.equal(h.model.name, "gmm-image");
+      assert.deepEqual(h.model.sampleShape, [1, 8, 8]);
+      assert.equal(h.backend, "wasm");
+      assert.deepEqual(
+        [
+          h.queue.running,
+          h.queue.waiting,
+          h.queue.concurrency,
+          h.queue.capacity,
+        ],
+        [0, 0, 1, 2],
+      );
+      assert.ok(h.memory.rss > 0);
+    });
+
+    await t.step("POST a PNG", async () => {
+      const res = await post(url, {
+        method: "tab",
+        order: 3,
+        steps: 10,
+        n: 4,
+        seed: 7,
+      });
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get("content-type"), "image/png");
+      assert.equal(res.headers.get("x-seed"), "7");
+      assert.equal(res.headers.get("x-backend"), "wasm");
+      const { width, height } = pngSize(
+        new Uint8Array(await res.arrayBuffer()),
+      );
+      // 2 × 2 tiles of 8 px upscaled 8× (64 px) with 2 px gaps: 2·64 + 3·2
+      assert.deepEqual({ width, height }, { width: 134, height: 134 });
+    });
+
+    await t.step(
+      "POST JSON (and the same seed gives the same samples)",
+      async () => {
+        const req = {
+          method: "rhork",
+          rk: "heun2",
+          steps: 6,
+          n: 3,
+          seed: 11,
+          format: "json",
+        };
+        const a = await (await post(url, req)).json();
+        assert.deepEqual(a.shape, [3, 1, 8, 8]);
+        assert.equal(a.data.length, 3 * 64);
+        assert.ok(a.data.every(Number.isFinite), "finite data");
+        assert.ok(a.data.some((v: number) => v !== 0));
+        assert.equal(a.backend, "wasm");
+        assert.equal(a.nfe, 12);
+        assert.ok(typeof a.ms === "number" && a.ms > 0);
+        const b = await (await post(url, req)).json();
+        assert.deepEqual(b.data, a.data);
+        const c = await (await post(url, {
+          ...req,
+          method: "ddim",
+          rk: undefined,
+          lambda: 1,
+        }))
+          .json();
+        assert.deepEqual(c.shape, [3, 1, 8, 8]);
+      },
+    );
+
+    await t.step("400s name the field", async () => {
+      await expectError(await post(url, { steps: 0 }), 400, "steps");
+      await expectError(await post(url, { steps: 5000 }), 400, "steps");
+      await expectError(await post(url, { steps: 2.5 }), 400, "steps");
+      await expectError(await post(url, { n: 100 }), 400, "n");
+      await expectError(await post(url, { n: 0 }), 400, "n");
+      const order = await expectError(
+        await post(url, { order: 9 }),
+        400,
+        "order",
+      );
+      assert.match(order.allowed, /\[0, 3\]/);
+      const method = await expectError(
+        await post(url, { method: "magic" }),
+        400,
+        "method",
+      );
+      assert.match(method.allowed, /tab/);
+      await expectError(await post(url, { grid: "hexagonal" }), 400, "grid");
+      await expectError(
+        await post(url, { method: "tab", lambda: 1 }),
+        400,
+        "lambda",
+      );
+      await expectError(
+        await post(url, { grid: "time-uniform", kappa: 2 }),
+        400,
+        "kappa",
+      );
+      await expectError(
+        await post(url, { method: "rhork", rk: "rk4", steps: 400 }),
+        400,
+        "steps",
+      );
+      await expectError(await post(url, { seed: -3 }), 400, "seed");
+      await expectError(await post(url, { format: "gif" }), 400, "format");
+      await expectError(await post(url, { colour: "red" }), 400, "colour");
+      await expectError(await post(url, '{"n": 2,'), 400, "body");
+      await expectError(await post(url, "[1, 2]"), 400, "body");
+      await expectError(await post(url, ""), 400, "body");
+      const big = JSON.stringify({ n: 1, pad: "x".repeat(20_000) });
+      const size = await expectError(await post(url, big), 400, "body");
+      assert.match(size.allowed, /16384 bytes/);
+      // a body without content-length, streamed in chunks, is counted as it arrives
+      const bytes = new TextEncoder().encode(big);
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let o = 0; o < bytes.length; o += 1000) {
+            c.enqueue(bytes.slice(o, o + 1000));
+          }
+          c.close();
+        },
+      });
+      await expectError(
+        await post(url, "", { body: stream, duplex: "half" } as RequestInit),
+        400,
+        "body",
+      );
+      await expectError(
+        await post(url, { n: 1 }, {
+          headers: { "content-type": "text/plain" },
+        }),
+        400,
+        "content-type",
+      );
+    });
+
+    await t.step("404 and 405", async () => {
+      await expectError(await fetch(`${url}/nope`), 404, "path");
+      const get = await fetch(`${url}/v1/samples`);
+      assert.equal(get.headers.get("allow"), "POST");
+      await expectError(get, 405, "method");
+      await expectError(
+        await fetch(`${url}/healthz`, { method: "POST", body: "{}" }),
+        405,
+        "method",
+      );
+    });
+
+    await t.step(
+      "429 with Retry-After when the queue is full; aborts free it",
+      async () => {
+        const slow = {
+          n: 64,
+          steps: 1000,
+          method: "tab",
+          order: 3,
+          format: "json",
+          seed: 1,
+        };
+        const controllers = Array.from(
+          { length: 8 },
+          () => new AbortController(),
+        );
+        const settled = controllers.map((c) =>
+          post(url, slow, { signal: c.signal }).then(
+            async (r) => ({
+              status: r.status,
+              retry: r.headers.get("retry-after"),
+              body: await r.text(),
+            }),
+            () => ({ status: 0, retry: null, body: "aborted" }),
+          )
+        );
+        // 1 running + 2 waiting are admitted; the other 5 are refused at once
+        await waitFor(
+          async () => (await health(url)).queue.rejected >= 5,
+          30_000,
+          "five refusals",
+        );
+        const h = await health(url);
+        assert.equal(h.queue.rejected, 5);
+        assert.equal(h.queue.running, 1);
+        assert.equal(h.queue.waiting, 2);
+        // abort everything still pending: the running run stops at its next step, the waiters leave
+        for (const c of controllers) c.abort();
+        const all = await Promise.all(settled);
+        const r429 = all.filter((r) => r.status === 429);
+        assert.equal(r429.length, 5, JSON.stringify(all.map((r) => r.status)));
+        for (const r of r429) {
+          assert.ok(Number(r.retry) >= 1, `Retry-After ${r.retry}`);
+          assert.equal(JSON.parse(r.body).field, "queue");
+        }
+        await waitFor(
+          async () => {
+            const q = (await health(url)).queue;
+            return q.running === 0 && q.waiting === 0;
+          },
+          10_000,
+          "the queue to drain after the aborts",
+        );
+        const after = await health(url);
+        assert.ok(after.aborted >= 1, `aborted ${after.aborted}`);
+        assert.equal(after.byStatus["500"], undefined);
+        // and it still serves
+        assert.equal(
+          (await post(url, { n: 1, steps: 3, format: "json" })).status,
+          200,
+        );
+      },
+    );
+
+    await t.step("one log line per request", async () => {
+      const h = await health(url); // counts requests before this one
+      await waitFor(
+        () =>
+          Promise.resolve(
+            server.stderr.filter((l) => LOG_LINE.test(l)).length >=
+              h.requests + 1,
+          ),
+        2000,
+        "log lines",
+      );
+      assert.equal(
+        server.stderr.filter((l) => LOG_LINE.test(l)).length,
+        h.requests + 1,
+      );
+      assert.ok(
+        !Object.keys(h.byStatus).some((s) => Number(s) >= 500),
+        JSON.stringify(h.byStatus),
+      );
+    });
+  } finally {
+    const status = await server.stop();
+    assert.equal(status.code, 0, server.stderr.slice(-10).join("\n"));
+  }
+});
+
+Deno.test("edge service: permission flags", async (t) => {
+  const run = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        ...args,
+        "examples/edge/server.ts",
+        "--model",
+        MODEL,
+        "--port",
+        "0",
+      ],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+
+  await t.step(
+    "without read access to onnxruntime's wasm: exits 2 naming the file",
+    async () => {
+      const out = await run(["--allow-net=127.0.0.1", `--allow-read=${MODEL}`]);
+      assert.equal(out.code, 2);
+      const err = new TextDecoder().decode(out.stderr);
+      assert.ok(err.includes(ortWasmPath()), err);
+    },
+  );
+
+  await t.step("without read access to the model: exits 2", async () => {
+    const out = await run([
+      "--allow-net=127.0.0.1",
+      `--allow-read=${ortWasmPath()}`,
+    ]);
+    assert.equal(out.code, 2);
+    assert.match(new TextDecoder().decode(out.stderr), /model directory/);
+  });
+
+  await t.step(
+    "--unstable-raw-imports needs only the model directory",
+    async () => {
+      const server = await startServer({ model: MODEL, rawImports: true });
+      try {
+        const flags = server.command.filter((a) => a.startsWith("--allow"));
+        assert.deepEqual(flags, [
+          "--allow-net=127.0.0.1",
+          `--allow-read=${MODEL}`,
+        ]);
+        const h = await health(server.url);
+        assert.match(h.ortWasm, /imported as bytes/);
+        const res = await post(server.url, { n: 1, steps: 5, seed: 3 });
+        assert.equal(res.status, 200);
+        pngSize(new Uint8Array(await res.arrayBuffer()));
+      } finally {
+        assert.equal((await server.stop()).code, 0);
+      }
+    },
+  );
+});
+
+Deno.test("edge service: CI-sized load test has zero 5xx", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-run",
+      "--allow-net=127.0.0.1",
+      "examples/edge/load_test.ts",
+      "--model",
+      MODEL,
+      "--requests",
+      "40",
+      "--concurrency",
+      "4",
+      "--max-seconds",
+      "90",
+      "--json",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+    signal: AbortSignal.timeout(120_000),
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, `${text}\n${err.slice(-2000)}`);
+  const s = JSON.parse(text);
+  assert.equal(s.fiveXX, 0);
+  assert.equal(s.transportErrors, 0);
+  assert.equal(s.completed, 40);
+  assert.ok((s.statusCounts["200"] ?? 0) > 0, JSON.stringify(s.statusCounts));
+  assert.ok((s.statusCounts["400"] ?? 0) > 0, JSON.stringify(s.statusCounts));
+  assert.equal(s.serverLogLines, s.serverRequestsSeen);
+});
+
+Deno.test({
+  name: "edge service: MNIST digits as a PNG (when the model exists)",
+  ignore: !existsSync(new URL(`${MNIST}/model.onnx`, ROOT)) ||
+    !existsSync(new URL(`${MNIST}/model.json`, ROOT)),
+  async fn() {
+    const server = await startServer({ model: MNIST });
+    try {
+      const res = await post(server.url, {
+        method: "tab",
+        order: 3,
+        steps: 10,
+        n: 4,
+        seed: 1,
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      // 2 × 2 digits of 28 px upscaled 2× (56 px) with 2 px gaps: 2·56 + 3·2
+      assert.deepEqual(pngSize(new Uint8Array(await res.arrayBuffer())), {
+        width: 118,
+        height: 118,
+      });
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+function existsSync(url: URL): boolean {
+  try {
+    Deno.statSync(url);
+    return true;
+  } catch {
+    return false;
+  }
+}
