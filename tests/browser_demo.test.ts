@@ -17,6 +17,11 @@ type BrowserContext = playwright.BrowserContext;
 type Page = playwright.Page;
 const { chromium } = playwright;
 
+// The callbacks given to page.evaluate run in the page; this file is type-checked without the DOM
+// lib (adding it would leak into the other test files' program).
+// deno-lint-ignore no-explicit-any
+declare const document: any;
+
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../", import.meta.url).pathname;
 const SCREENSHOT =
@@ -63,7 +68,7 @@ interface CanvasStats {
 /** Pixel statistics of the samples drawn on the canvas, read back at sample resolution. */
 function canvasStats(page: Page): Promise<CanvasStats> {
   return page.evaluate(() => {
-    const canvas = document.getElementById("canvas") as HTMLCanvasElement;
+    const canvas = document.getElementById("canvas");
     const d = canvas.dataset;
     const [n, cols, w, h, scale, gap] = [
       d.n,
@@ -296,7 +301,7 @@ Deno.test({
       if (!hasAdapter) assert.equal(backend1, "wasm");
       assert.match(result1, /\d+ (ms|s)/, "no timing shown");
       const progress = await page.evaluate(() => {
-        const p = document.getElementById("progress") as HTMLProgressElement;
+        const p = document.getElementById("progress");
         return {
           value: p.value,
           max: p.max,

@@ -172,6 +172,11 @@ export async function runSample(cmd: SampleCommand, log: (s: string) => void): P
     throw e;
   }
   try {
+    if (cmd.out && !isImageShape(model.sampleShape)) {
+      throw new UsageError(
+        `--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${model.sampleShape}]; use --out-json`,
+      );
+    }
     let plan;
     try {
       plan = makePlan(planConfigFor(model, cmd.config));
