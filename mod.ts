@@ -50,12 +50,18 @@ export {
 } from "./src/sampling/mod.ts";
 export {
   type ConditioningValue,
+  type EpsMap,
+  type EvalPoint,
+  type ExtraInput,
+  type ExtraInputDtype,
   type GuidanceOptions,
   loadModel,
   type LoadModelOptions,
   Model,
   type ModelManifest,
+  type ModelSessionOptions,
   type PredictionType,
+  type SessionKind,
   type TimeSpec,
   validateManifest,
 } from "./src/model/mod.ts";
@@ -64,9 +70,28 @@ export {
   type BackendChoice,
   type BackendName,
   BackendUnavailableError,
+  type CombineSpec,
   createBackend,
+  type EpsFunction,
+  type EpsSource,
+  type Evaluation,
   type GpuBufferStats,
   gpuBufferStats,
   GpuError,
+  type GpuRunStats,
+  type Run,
+  type RunSpec,
+  type RunTimings,
+  type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
-export { encodePng, type Image, tileSamples, type TileOptions } from "./src/image/grid.ts";
+export type {
+  OrtSession,
+  OrtSessionOptions,
+  OrtTensor,
+} from "./src/backends/ort.ts";
+export {
+  encodePng,
+  type Image,
+  type TileOptions,
+  tileSamples,
+} from "./src/image/grid.ts";

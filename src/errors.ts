@@ -15,7 +15,19 @@
  * @module
  */
 
-/** Base class of every error raised by the SDK. */
+/**
+ * Base class of every error raised by the SDK.
+ *
+ * @example
+ * ```ts
+ * import { DeisError, makePlan } from "@seed/deis";
+ * try {
+ *   makePlan({ method: "rhork", order: 2 });
+ * } catch (e) {
+ *   if (e instanceof DeisError) console.log(e.name, e.message); // "ConfigError" "order: ..."
+ * }
+ * ```
+ */
 export class DeisError extends Error {
   /** Creates an error with a message. */
   constructor(message: string, options?: ErrorOptions) {
@@ -24,7 +36,19 @@ export class DeisError extends Error {
   }
 }
 
-/** A configuration value is missing, unknown or out of range. */
+/**
+ * A configuration value is missing, unknown or out of range.
+ *
+ * @example
+ * ```ts
+ * import { ConfigError, normalizeConfig } from "@seed/deis";
+ * try {
+ *   normalizeConfig({ steps: 0 });
+ * } catch (e) {
+ *   if (e instanceof ConfigError) console.log(e.field, e.allowed, e.value); // "steps" "an integer in [1, 10000]" 0
+ * }
+ * ```
+ */
 export class ConfigError extends DeisError {
   /** The config key (camelCase), e.g. `"steps"` or `"alphasCumprod[3]"`. */
   readonly field: string;
@@ -45,7 +69,19 @@ export class ConfigError extends DeisError {
   }
 }
 
-/** A model or its manifest is invalid, or the network misbehaved (wrong shape, NaN output). */
+/**
+ * A model or its manifest is invalid, or the network misbehaved (wrong shape, NaN output).
+ *
+ * @example
+ * ```ts
+ * import { ModelError, validateManifest } from "@seed/deis";
+ * try {
+ *   validateManifest({ sde: { name: "vp-linear" }, sampleShape: [0] });
+ * } catch (e) {
+ *   if (e instanceof ModelError) console.log(e.model, e.field); // "model.json" "sampleShape[0]"
+ * }
+ * ```
+ */
 export class ModelError extends DeisError {
   /** The model's name (from its manifest) or path. */
   readonly model: string;
@@ -66,7 +102,26 @@ export class ModelError extends DeisError {
   }
 }
 
-/** Sampling was stopped by an AbortSignal; every buffer has been released. */
+/**
+ * Sampling was stopped by an AbortSignal; every buffer has been released.
+ *
+ * @example
+ * ```ts
+ * import { AbortError, makePlan, sampleFunction } from "@seed/deis";
+ * const controller = new AbortController();
+ * controller.abort("stop");
+ * try {
+ *   await sampleFunction({
+ *     plan: makePlan({ steps: 10 }),
+ *     eps: (x) => new Float64Array(x.length),
+ *     sampleShape: [2],
+ *     signal: controller.signal,
+ *   });
+ * } catch (e) {
+ *   if (e instanceof AbortError) console.log(e.message); // "sampling aborted: stop"
+ * }
+ * ```
+ */
 export class AbortError extends DeisError {
   /** Creates the error; `reason` is the signal's reason. */
   constructor(reason?: unknown) {
@@ -77,7 +132,20 @@ export class AbortError extends DeisError {
   }
 }
 
-/** A computation produced a non-finite number; never returned silently. */
+/**
+ * A computation produced a non-finite number; never returned silently.
+ *
+ * @example
+ * ```ts
+ * import { makePlan, NumericalError } from "@seed/deis";
+ * try {
+ *   makePlan({ sde: "ve", sigmaMax: 1e6, method: "tab", steps: 10 });
+ * } catch (e) {
+ *   // raised instead of returning a plan that holds NaN or Infinity
+ *   if (e instanceof NumericalError) console.error(e.message);
+ * }
+ * ```
+ */
 export class NumericalError extends DeisError {
   /** Creates the error. */
   constructor(message: string) {
@@ -86,7 +154,17 @@ export class NumericalError extends DeisError {
   }
 }
 
-/** Short, bounded rendering of a value for messages. */
+/**
+ * Short, bounded rendering of a value for messages.
+ *
+ * @example
+ * ```ts
+ * import { describe } from "@seed/deis";
+ * describe([1, 2, 3]); // "an array of length 3"
+ * describe(new Float64Array(4)); // "a typed array of length 4"
+ * describe(0.5); // "0.5"
+ * ```
+ */
 export function describe(value: unknown): string {
   if (typeof value === "string") {
     return JSON.stringify(

@@ -318,9 +318,9 @@ Deno.test({
       );
       const stats1 = await canvasStats(page);
       assert.equal(stats1.tiles, 4);
-      assertLooksLikeImages(stats1, `run 1 (${backend1})`);
       await page.screenshot({
         path: SCREENSHOT,
+        fullPage: true,
         animations: "disabled",
         caret: "hide",
       });
@@ -329,6 +329,7 @@ Deno.test({
           (ms1 / 1000).toFixed(1)
         } s — ${result1}\n  canvas: ${JSON.stringify(stats1)}`,
       );
+      assertLooksLikeImages(stats1, `run 1 (${backend1})`);
 
       // 2. Invalid settings: the SDK's ConfigError, naming the field, and the page keeps working.
       for (

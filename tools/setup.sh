@@ -7,7 +7,7 @@ if ! command -v deno >/dev/null 2>&1 || [ "$(deno --version | head -n1 | awk '{p
   npm install -g --silent "deno@${DENO_VERSION}" >&2
 fi
 missing=()
-for pkg in mesa-vulkan-drivers; do
+for pkg in mesa-vulkan-drivers chromium; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -222,7 +222,7 @@ function draw(
     1,
     Math.floor((TARGET_WIDTH - (cols + 1) * 2) / (cols * img.w)),
   );
-  const gap = Math.max(2, Math.round(scale / 4));
+  const gap = Math.max(2, Math.round(scale / 2));
   scale = Math.max(
     1,
     Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),

@@ -97,6 +97,10 @@ export class BoundedQueue {
       const w: Waiter = { resolve, reject, signal };
       if (signal) {
         w.onAbort = () => {
+          // removed explicitly, not with `once`: in Deno 2.9, while a listener is attached to an
+          // AbortSignal.any(...) holding an AbortSignal.timeout, the timer keeps the process
+          // alive, and a `once` listener's automatic removal does not release it
+          signal.removeEventListener("abort", w.onAbort!);
           const i = this.#waiting.indexOf(w);
           if (i >= 0) {
             this.#waiting.splice(i, 1);
@@ -104,7 +108,7 @@ export class BoundedQueue {
             reject(new QueueAbortError(signal.reason));
           }
         };
-        signal.addEventListener("abort", w.onAbort, { once: true });
+        signal.addEventListener("abort", w.onAbort);
       }
       this.#waiting.push(w);
     });

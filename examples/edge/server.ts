@@ -250,7 +250,6 @@ async function main(): Promise<void> {
     }
   }
   await server.finished;
-  service.close();
   await model.dispose();
   console.error("edge server: stopped");
 }

@@ -212,30 +212,25 @@ function f32(v: number): number {
 type Run = Awaited<ReturnType<Backend["open"]>>;
 
 /**
- * A macrotask yield (~40 µs, unlike `setTimeout(0)`'s clamped milliseconds): lets the event loop
- * poll its I/O (new connections, client disconnects, timers) between network evaluations.
+ * Yields to the event loop (a `setTimeout(0)` macrotask, ~1–2 ms) at most every `everyMs` of
+ * work, so that it can poll its I/O: new connections, client disconnects, timers. (A
+ * `MessageChannel` round trip is cheaper but does not do it: Deno keeps delivering the message
+ * without polling the sockets, so a disconnect went unnoticed for a whole run.)
  */
 export class Yielder {
-  #channel = new MessageChannel();
-  #waiting: (() => void)[] = [];
+  readonly everyMs: number;
+  #last = performance.now();
 
-  constructor() {
-    this.#channel.port1.onmessage = () => this.#waiting.shift()?.();
+  /** Creates a yielder that yields at most every `everyMs` milliseconds (default 15). */
+  constructor(everyMs = 15) {
+    this.everyMs = everyMs;
   }
 
-  /** Resolves on a later turn of the event loop. */
-  yield(): Promise<void> {
-    return new Promise((resolve) => {
-      this.#waiting.push(resolve);
-      this.#channel.port2.postMessage(null);
-    });
-  }
-
-  /** Closes the channel (it would keep the process alive). */
-  close(): void {
-    this.#channel.port1.close();
-    this.#channel.port2.close();
-    for (const r of this.#waiting.splice(0)) r();
+  /** Resolves at once, or on a later turn of the event loop when `everyMs` have passed. */
+  async maybeYield(): Promise<void> {
+    if (performance.now() - this.#last < this.everyMs) return;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    this.#last = performance.now();
   }
 }
 
@@ -271,7 +266,7 @@ export async function yieldingWasmBackend(yielder: Yielder): Promise<Backend> {
         },
         upload: (slot, data) => run.upload(slot, data),
         evaluate: async (eps, x, ev) => {
-          await yielder.yield();
+          await yielder.maybeYield();
           await run.evaluate(eps, x, ev);
         },
         combine: (spec) => run.combine(spec),
@@ -300,8 +295,6 @@ export interface Service {
   ) => Promise<Response>;
   /** The counters. */
   stats(): ServiceStats;
-  /** Releases the service's event-loop resources (call after the server stopped). */
-  close(): void;
 }
 
 /** Builds the service around a loaded model (whose WASM session should already be warm). */
@@ -466,11 +459,22 @@ export async function createService(
     note.push(
       `n=${r.n} steps=${r.plan.steps} method=${r.plan.method} nfe=${r.plan.nfe} format=${r.format}`,
     );
-    const deadline = AbortSignal.timeout(deadlineMs);
+    // a plain timer cleared when the request ends (rather than AbortSignal.timeout, whose timer
+    // lingers for deadlineMs after every request)
+    const deadlineCtl = new AbortController();
+    const deadline = deadlineCtl.signal;
+    const timer = setTimeout(
+      () =>
+        deadlineCtl.abort(
+          new DOMException("deadline exceeded", "TimeoutError"),
+        ),
+      deadlineMs,
+    );
     const signal = AbortSignal.any([req.signal, deadline]);
     const queuedAt = performance.now();
     const slot = queue.acquire(signal);
     if (!slot) {
+      clearTimeout(timer);
       const s = queue.retryAfterSeconds();
       throw new HttpError(
         429,
@@ -548,6 +552,7 @@ export async function createService(
       }
       throw e;
     } finally {
+      clearTimeout(timer);
       release?.();
     }
   }
@@ -667,5 +672,5 @@ export async function createService(
     return res;
   }
 
-  return { handler, stats, close: () => yielder.close() };
+  return { handler, stats };
 }

@@ -28,7 +28,16 @@ const global: GpuBufferStats = {
   destroyed: 0,
 };
 
-/** A snapshot of the process-wide counters. */
+/**
+ * A snapshot of the process-wide counters.
+ *
+ * @example
+ * ```ts
+ * import { gpuBufferStats } from "@seed/deis";
+ * const { live, liveBytes, peakBytes } = gpuBufferStats();
+ * console.log(live, liveBytes, peakBytes); // live is 0 once every run has finished
+ * ```
+ */
 export function gpuBufferStats(): GpuBufferStats {
   return { ...global };
 }

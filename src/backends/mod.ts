@@ -4,7 +4,7 @@
  *
  * @example
  * ```ts
- * import { createBackend } from "./mod.ts";
+ * import { createBackend } from "@seed/deis";
  * const backend = await createBackend("auto");
  * console.log(backend.name, backend.reason);
  * ```
@@ -49,6 +49,16 @@ export type BackendChoice = BackendName | "auto" | Backend;
 /**
  * Creates a backend by name. `auto` picks `webgpu` when a WebGPU adapter exists, else `wasm`;
  * the chosen backend's `reason` says why.
+ *
+ * @example
+ * ```ts
+ * import { createBackend, loadModel, makePlan, sample } from "@seed/deis";
+ * const backend = await createBackend("auto");
+ * console.log(backend.name, backend.reason); // e.g. "wasm" "no WebGPU adapter"
+ * const model = await loadModel("models/gmm-2d");
+ * const r = await sample({ model, plan: makePlan({ steps: 10 }), backend });
+ * await model.dispose();
+ * ```
  */
 export async function createBackend(
   name: BackendName | "auto" = "auto",

@@ -48,6 +48,7 @@ export type EpsSource =
 
 /** What a sampler needs from a backend for one run. */
 export interface RunSpec {
+  /** What produces ε (an ONNX model or a JS function). */
   source: EpsSource;
   /** Batch size. */
   n: number;
@@ -97,6 +98,7 @@ export interface RunTimings {
 
 /** One sampling run on a backend: registers, evaluations, updates, and one final read. */
 export interface Run {
+  /** The backend the run belongs to. */
   readonly backend: BackendName;
   /** Elements of one x register: n·(sample size). */
   readonly length: number;
@@ -110,6 +112,7 @@ export interface Run {
   combine(spec: CombineSpec): void;
   /** Reads x register `slot` back (the only readback of a GPU run) and checks the run's outputs. */
   read(slot: number): Promise<Float32Array | Float64Array>;
+  /** Time spent so far, by kind. */
   readonly timings: RunTimings;
   /** GPU memory use (WebGPU only). */
   readonly gpu?: GpuRunStats;
@@ -119,6 +122,7 @@ export interface Run {
 
 /** A backend: opens runs. */
 export interface Backend {
+  /** The backend's name. */
   readonly name: BackendName;
   /** Human-readable description (e.g. the adapter). */
   readonly description: string;

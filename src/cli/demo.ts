@@ -23,19 +23,33 @@ const { values } = parseArgs({
 const model = new URL("../../models/mnist", import.meta.url).pathname;
 const started = performance.now();
 const code = await sampleMain([
-  "--model", model,
-  "--method", "tab",
-  "--order", "3",
-  "--steps", "10",
-  "--grid", "time-quadratic",
-  "--n", "64",
-  "--cols", "8",
-  "--seed", values.seed!,
-  "--backend", values.backend!,
-  "--out", values.out!,
+  "--model",
+  model,
+  "--method",
+  "tab",
+  "--order",
+  "3",
+  "--steps",
+  "10",
+  "--grid",
+  "time-quadratic",
+  "--n",
+  "64",
+  "--cols",
+  "8",
+  "--seed",
+  values.seed!,
+  "--backend",
+  values.backend!,
+  "--out",
+  values.out!,
 ]);
 if (code === 0) {
   const path = await Deno.realPath(values.out!);
-  console.log(`samples: ${path} (${((performance.now() - started) / 1000).toFixed(1)} s including model load)`);
+  console.log(
+    `samples: ${path} (${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s including model load)`,
+  );
 }
 Deno.exit(code);

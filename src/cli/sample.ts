@@ -48,14 +48,25 @@ const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function num(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  if (!NUMBER.test(text.trim())) throw new UsageError(`--${flag}: must be a number (got ${JSON.stringify(text)})`);
+  if (!NUMBER.test(text.trim())) {
+    throw new UsageError(
+      `--${flag}: must be a number (got ${JSON.stringify(text)})`,
+    );
+  }
   return Number(text);
 }
 
-function int(flag: string, text: string | undefined, lo: number, hi: number): number | undefined {
+function int(
+  flag: string,
+  text: string | undefined,
+  lo: number,
+  hi: number,
+): number | undefined {
   const v = num(flag, text);
   if (v !== undefined && (!Number.isInteger(v) || v < lo || v > hi)) {
-    throw new UsageError(`--${flag}: must be an integer in [${lo}, ${hi}] (got ${text})`);
+    throw new UsageError(
+      `--${flag}: must be an integer in [${lo}, ${hi}] (got ${text})`,
+    );
   }
   return v;
 }
@@ -63,40 +74,86 @@ function int(flag: string, text: string | undefined, lo: number, hi: number): nu
 /** Parses the sampling flags. */
 export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   const strings = [
-    "model", "method", "order", "rk", "steps", "grid", "kappa", "n", "seed", "backend", "lambda", "guidance",
-    "init", "out-json", "out", "cols", "cond",
+    "model",
+    "method",
+    "order",
+    "rk",
+    "steps",
+    "grid",
+    "kappa",
+    "n",
+    "seed",
+    "backend",
+    "lambda",
+    "guidance",
+    "init",
+    "out-json",
+    "out",
+    "cols",
+    "cond",
   ];
-  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {
+  const options: Record<
+    string,
+    { type: "string" | "boolean"; multiple?: boolean }
+  > = {
     "denoise-final": { type: "boolean" },
     help: { type: "boolean" },
   };
-  for (const s of strings) options[s] = { type: "string", multiple: s === "cond" };
+  for (const s of strings) {
+    options[s] = { type: "string", multiple: s === "cond" };
+  }
   let v: Record<string, string | boolean | string[] | undefined>;
   try {
-    v = parseArgs({ args, options, strict: true, allowPositionals: false }).values as typeof v;
+    v = parseArgs({ args, options, strict: true, allowPositionals: false })
+      .values as typeof v;
   } catch (e) {
-    throw new UsageError(`${(e as Error).message.split("\n")[0]}; run with --help for the flags`);
+    throw new UsageError(
+      `${(e as Error).message.split("\n")[0]}; run with --help for the flags`,
+    );
   }
   if (v.help) return "help";
   const s = (k: string) => v[k] as string | undefined;
-  if (!s("model")) throw new UsageError("--model: required (a model directory with model.json and model.onnx)");
+  if (!s("model")) {
+    throw new UsageError(
+      "--model: required (a model directory with model.json and model.onnx)",
+    );
+  }
   const backend = s("backend") ?? "auto";
   if (!["auto", "webgpu", "wasm"].includes(backend)) {
-    throw new UsageError(`--backend: must be auto, webgpu or wasm (got ${JSON.stringify(backend)})`);
+    throw new UsageError(
+      `--backend: must be auto, webgpu or wasm (got ${
+        JSON.stringify(backend)
+      })`,
+    );
   }
-  if (!s("out") && !s("out-json")) throw new UsageError("--out: give --out <file.png> and/or --out-json <file.json|->");
+  if (!s("out") && !s("out-json")) {
+    throw new UsageError(
+      "--out: give --out <file.png> and/or --out-json <file.json|->",
+    );
+  }
   const config: Record<string, unknown> = {};
   if (s("method") !== undefined) config.method = s("method");
   if (s("rk") !== undefined) config.rk = s("rk");
   if (s("grid") !== undefined) config.grid = s("grid");
-  for (const [flag, key] of [["order", "order"], ["steps", "steps"], ["kappa", "kappa"], ["lambda", "lambda"]]) {
+  for (
+    const [flag, key] of [["order", "order"], ["steps", "steps"], [
+      "kappa",
+      "kappa",
+    ], ["lambda", "lambda"]]
+  ) {
     const value = s(flag);
-    if (value !== undefined) config[key] = NUMBER.test(value.trim()) ? Number(value) : value;
+    if (value !== undefined) {
+      config[key] = NUMBER.test(value.trim()) ? Number(value) : value;
+    }
   }
   const conditioning: Record<string, number> = {};
   for (const c of (v.cond as string[] | undefined) ?? []) {
     const m = c.match(/^([^=]+)=(.+)$/);
-    if (!m || !NUMBER.test(m[2])) throw new UsageError(`--cond: must be name=number (got ${JSON.stringify(c)})`);
+    if (!m || !NUMBER.test(m[2])) {
+      throw new UsageError(
+        `--cond: must be name=number (got ${JSON.stringify(c)})`,
+      );
+    }
     conditioning[m[1]] = Number(m[2]);
   }
   return {
@@ -119,54 +176,96 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
 export function planConfigFor(model: Model, config: PlanConfig): PlanConfig {
   const m = model.manifest;
   const sde: Record<string, unknown> = { sde: m.sde.name };
-  if (m.sde.name === "vp-linear") Object.assign(sde, { betaMin: m.sde.betaMin, betaMax: m.sde.betaMax });
-  if (m.sde.name === "ve") Object.assign(sde, { sigmaMin: m.sde.sigmaMin, sigmaMax: m.sde.sigmaMax });
+  if (m.sde.name === "vp-linear") {
+    Object.assign(sde, { betaMin: m.sde.betaMin, betaMax: m.sde.betaMax });
+  }
+  if (m.sde.name === "ve") {
+    Object.assign(sde, { sigmaMin: m.sde.sigmaMin, sigmaMax: m.sde.sigmaMax });
+  }
   if (m.sde.name === "vp-discrete") sde.alphasCumprod = m.sde.alphasCumprod;
   return { ...sde, tStart: m.tStart, tEnd: m.tEnd, ...config } as PlanConfig;
 }
 
-async function readInit(path: string, n: number, sampleShape: number[]): Promise<Float64Array> {
+async function readInit(
+  path: string,
+  n: number,
+  sampleShape: number[],
+): Promise<Float64Array> {
   let json: { shape?: unknown; data?: unknown };
   try {
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
-    throw new UsageError(`--init: cannot read ${JSON.stringify(path)} as JSON (${(e as Error).message.split("\n")[0]})`);
+    throw new UsageError(
+      `--init: cannot read ${JSON.stringify(path)} as JSON (${
+        (e as Error).message.split("\n")[0]
+      })`,
+    );
   }
   const want = [n, ...sampleShape];
-  if (!Array.isArray(json.shape) || JSON.stringify(json.shape) !== JSON.stringify(want)) {
-    throw new UsageError(`--init: shape must be [${want}] (n = ${n} samples of the model's shape), got ${JSON.stringify(json.shape)}`);
+  if (
+    !Array.isArray(json.shape) ||
+    JSON.stringify(json.shape) !== JSON.stringify(want)
+  ) {
+    throw new UsageError(
+      `--init: shape must be [${want}] (n = ${n} samples of the model's shape), got ${
+        JSON.stringify(json.shape)
+      }`,
+    );
   }
   const size = want.reduce((a, b) => a * b, 1);
-  if (!Array.isArray(json.data) || json.data.length !== size || !json.data.every((x) => typeof x === "number" && Number.isFinite(x))) {
-    throw new UsageError(`--init: data must be ${size} finite numbers, row-major`);
+  if (
+    !Array.isArray(json.data) || json.data.length !== size ||
+    !json.data.every((x) => typeof x === "number" && Number.isFinite(x))
+  ) {
+    throw new UsageError(
+      `--init: data must be ${size} finite numbers, row-major`,
+    );
   }
   return Float64Array.from(json.data as number[]);
 }
 
 function isImageShape(shape: number[]): boolean {
-  return (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) || shape.length === 2;
+  return (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) ||
+    shape.length === 2;
 }
 
 /** Writes the samples as a PNG grid; returns the image size. */
-export async function writePng(path: string, r: SampleResult, model: Model, cols?: number): Promise<[number, number]> {
+export async function writePng(
+  path: string,
+  r: SampleResult,
+  model: Model,
+  cols?: number,
+): Promise<[number, number]> {
   const [, ...sampleShape] = r.shape;
   if (!isImageShape(sampleShape)) {
-    throw new UsageError(`--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${sampleShape}]; use --out-json`);
+    throw new UsageError(
+      `--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${sampleShape}]; use --out-json`,
+    );
   }
   const h = sampleShape[sampleShape.length - 2];
   const scale = Math.max(1, Math.round(64 / h));
-  const image = tileSamples(r.data, r.shape, { cols, scale, range: model.manifest.dataRange ?? [-1, 1] });
+  const image = tileSamples(r.data, r.shape, {
+    cols,
+    scale,
+    range: model.manifest.dataRange ?? [-1, 1],
+  });
   await Deno.writeFile(path, encodePng(image));
   return [image.width, image.height];
 }
 
 /** Runs one sampling command; progress and the summary go to `log`. */
-export async function runSample(cmd: SampleCommand, log: (s: string) => void): Promise<SampleResult> {
+export async function runSample(
+  cmd: SampleCommand,
+  log: (s: string) => void,
+): Promise<SampleResult> {
   let model: Model;
   try {
     model = await loadModel(cmd.model);
   } catch (e) {
-    if (e instanceof ConfigError || (e instanceof DeisError && /not found|No such file|read/i.test(e.message))) {
+    if (
+      e instanceof ConfigError ||
+      (e instanceof DeisError && /not found|No such file|read/i.test(e.message))
+    ) {
       throw new UsageError(`--model: ${e.message}`);
     }
     throw e;
@@ -182,12 +281,23 @@ export async function runSample(cmd: SampleCommand, log: (s: string) => void): P
       plan = makePlan(planConfigFor(model, cmd.config));
     } catch (e) {
       if (e instanceof ConfigError) {
-        const flag = e.field.split(/[.[]/)[0].replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-        throw new UsageError(`--${flag}: ${e.message.startsWith(e.field + ": ") ? e.message.slice(e.field.length + 2) : e.message}`);
+        const flag = e.field.split(/[.[]/)[0].replace(
+          /[A-Z]/g,
+          (c) => "-" + c.toLowerCase(),
+        );
+        throw new UsageError(
+          `--${flag}: ${
+            e.message.startsWith(e.field + ": ")
+              ? e.message.slice(e.field.length + 2)
+              : e.message
+          }`,
+        );
       }
       throw e;
     }
-    const init = cmd.init ? await readInit(cmd.init, cmd.n, model.sampleShape) : undefined;
+    const init = cmd.init
+      ? await readInit(cmd.init, cmd.n, model.sampleShape)
+      : undefined;
     const started = performance.now();
     const result = await sample({
       model,
@@ -199,17 +309,28 @@ export async function runSample(cmd: SampleCommand, log: (s: string) => void): P
       conditioning: cmd.conditioning,
       denoiseFinal: cmd.denoiseFinal,
       init,
-      onProgress: (p) => log(`step ${p.step}/${p.steps}  t=${p.t.toPrecision(4)}  nfe=${p.nfe}\n`),
+      onProgress: (p) =>
+        log(
+          `step ${p.step}/${p.steps}  t=${p.t.toPrecision(4)}  nfe=${p.nfe}\n`,
+        ),
     });
     const ms = performance.now() - started;
     log(
-      `${result.shape[0]} samples, ${plan.method}${plan.method === "rhork" ? ` (${plan.rk})` : ` r=${plan.order}`}, ` +
-        `${result.nfe} NFE on ${result.backend}${result.backendReason ? ` (${result.backendReason})` : ""} in ${ms.toFixed(0)} ms\n`,
+      `${result.shape[0]} samples, ${plan.method}${
+        plan.method === "rhork" ? ` (${plan.rk})` : ` r=${plan.order}`
+      }, ` +
+        `${result.nfe} NFE on ${result.backend}${
+          result.backendReason ? ` (${result.backendReason})` : ""
+        } in ${ms.toFixed(0)} ms\n`,
     );
     if (cmd.outJson) {
-      const text = JSON.stringify({ shape: result.shape, data: Array.from(result.data) });
-      if (cmd.outJson === "-") Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
-      else await Deno.writeTextFile(cmd.outJson, text + "\n");
+      const text = JSON.stringify({
+        shape: result.shape,
+        data: Array.from(result.data),
+      });
+      if (cmd.outJson === "-") {
+        Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+      } else await Deno.writeTextFile(cmd.outJson, text + "\n");
     }
     if (cmd.out) {
       const [w, h] = await writePng(cmd.out, result, model, cmd.cols);

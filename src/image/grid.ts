@@ -10,9 +10,13 @@ import { ConfigError } from "../errors.ts";
 
 /** An 8-bit image, row-major, `channels` values per pixel. */
 export interface Image {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** 1 (grayscale) or 3 (RGB). */
   channels: 1 | 3;
+  /** `width · height · channels` bytes, row-major, channels interleaved. */
   pixels: Uint8Array;
 }
 
@@ -40,13 +44,31 @@ export interface TileOptions {
  * const png = encodePng(tileSamples(data, [4, 1, 28, 28], { scale: 2 }));
  * ```
  */
-export function tileSamples(data: ArrayLike<number>, shape: readonly number[], options: TileOptions = {}): Image {
+export function tileSamples(
+  data: ArrayLike<number>,
+  shape: readonly number[],
+  options: TileOptions = {},
+): Image {
   const [n, ...sample] = shape;
-  const [c, h, w] = sample.length === 2 ? [1, sample[0], sample[1]] : sample.length === 3 ? sample : [0, 0, 0];
+  const [c, h, w] = sample.length === 2
+    ? [1, sample[0], sample[1]]
+    : sample.length === 3
+    ? sample
+    : [0, 0, 0];
   if (!(c === 1 || c === 3) || !(h > 0 && w > 0)) {
-    throw new ConfigError("shape", "[n, C, H, W] with C = 1 or 3, or [n, H, W]", shape);
+    throw new ConfigError(
+      "shape",
+      "[n, C, H, W] with C = 1 or 3, or [n, H, W]",
+      shape,
+    );
   }
-  if (data.length !== n * c * h * w) throw new ConfigError("data", `${n * c * h * w} values for shape [${shape}]`, data);
+  if (data.length !== n * c * h * w) {
+    throw new ConfigError(
+      "data",
+      `${n * c * h * w} values for shape [${shape}]`,
+      data,
+    );
+  }
   const cols = options.cols ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
   const scale = options.scale ?? 1;
@@ -55,7 +77,9 @@ export function tileSamples(data: ArrayLike<number>, shape: readonly number[], o
   const tw = w * scale, th = h * scale;
   const width = cols * tw + (cols + 1) * gap;
   const height = rows * th + (rows + 1) * gap;
-  const pixels = new Uint8Array(width * height * c).fill(options.background ?? 255);
+  const pixels = new Uint8Array(width * height * c).fill(
+    options.background ?? 255,
+  );
   for (let i = 0; i < n; i++) {
     const x0 = gap + (i % cols) * (tw + gap);
     const y0 = gap + Math.floor(i / cols) * (th + gap);
@@ -64,8 +88,13 @@ export function tileSamples(data: ArrayLike<number>, shape: readonly number[], o
         const sy = Math.floor(y / scale), sx = Math.floor(x / scale);
         for (let ch = 0; ch < c; ch++) {
           const v = data[((i * c + ch) * h + sy) * w + sx];
-          const byte = Number.isFinite(v) ? Math.round((255 * (v - lo)) / (hi - lo)) : 0;
-          pixels[((y0 + y) * width + x0 + x) * c + ch] = Math.min(255, Math.max(0, byte));
+          const byte = Number.isFinite(v)
+            ? Math.round((255 * (v - lo)) / (hi - lo))
+            : 0;
+          pixels[((y0 + y) * width + x0 + x) * c + ch] = Math.min(
+            255,
+            Math.max(0, byte),
+          );
         }
       }
     }
@@ -83,5 +112,11 @@ export function tileSamples(data: ArrayLike<number>, shape: readonly number[], o
  * ```
  */
 export function encodePng(image: Image): Uint8Array {
-  return encode({ width: image.width, height: image.height, data: image.pixels, channels: image.channels, depth: 8 });
+  return encode({
+    width: image.width,
+    height: image.height,
+    data: image.pixels,
+    channels: image.channels,
+    depth: 8,
+  });
 }

@@ -65,8 +65,11 @@ export function predictionToEps(
 
 /** The full linear map of one evaluation: `ε = p·x + qc·out_cond + qu·out_uncond` (qu = 0 unguided). */
 export interface EpsMap {
+  /** Coefficient of the network input x. */
   p: number;
+  /** Coefficient of the (conditional) network output. */
   qc: number;
+  /** Coefficient of the unconditional output (0 without guidance). */
   qu: number;
 }
 

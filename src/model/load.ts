@@ -191,6 +191,7 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
  *
  * @example
  * ```ts
+ * import { loadModel } from "@seed/deis";
  * const model = await loadModel("models/gmm-2d");
  * console.log(model.name, model.sampleShape);
  * await model.dispose();

@@ -28,7 +28,9 @@ export type ExtraInputDtype =
 
 /** A conditioning input of the network. */
 export interface ExtraInput {
+  /** The ONNX graph input's name. */
   name: string;
+  /** Tensor element type (default `"float32"`). */
   dtype: ExtraInputDtype;
   /** Shape per sample (without the batch dimension); `[]` for a scalar per sample. */
   shape: number[];
@@ -38,19 +40,33 @@ export interface ExtraInput {
 
 /** A validated manifest (defaults filled in). Unknown keys are kept in `extra`. */
 export interface ModelManifest {
+  /** Format tag. */
   format: "deis-model/1";
+  /** The model's name (default: where the manifest came from, e.g. its path). */
   name: string;
+  /** The ONNX file, relative to the manifest (default `"model.onnx"`). */
   onnx: string;
+  /** The SDE the network was trained for, with its default parameters filled in. */
   sde: SdeSpec;
+  /** The default T of sampling (default 1). */
   tStart: number;
+  /** The default ε of sampling (default 1e-3; 1/N for vp-discrete). */
   tEnd: number;
+  /** What the network's time input holds (default `{ kind: "continuous", scale: 1 }`). */
   time: TimeSpec;
+  /** What the network predicts (default `"eps"`); the sampler converts it to ε. */
   prediction: PredictionType;
+  /** Shape of one sample, without the batch dimension. */
   sampleShape: number[];
+  /** Tensor type of x, t and the output (default `"float32"`). */
   dtype: "float32" | "float64";
+  /** Input names: `x` is `[batch, ...sampleShape]`, `t` is `[batch]` (defaults `"x"`, `"t"`). */
   inputs: { x: string; t: string };
+  /** Output name, `[batch, ...sampleShape]` (default `"eps"`). */
   output: string;
+  /** Conditioning inputs (default none). */
   extraInputs: ExtraInput[];
+  /** The range of the data, for turning samples into pictures. */
   dataRange?: [number, number];
   /** Every other key of the JSON object (e.g. `gmm` of the exact test models). */
   extra: Record<string, unknown>;
@@ -94,6 +110,13 @@ export function completeSde(sde: SdeSpec): SdeSpec {
  * (e.g. `"sampleShape[1]"`, `"time.scale"`) on the first problem.
  * @param raw the parsed JSON
  * @param where a name for messages when the manifest has no valid `name` (e.g. its path)
+ *
+ * @example
+ * ```ts
+ * import { validateManifest } from "@seed/deis";
+ * const m = validateManifest({ sde: { name: "vp-linear" }, sampleShape: [2] });
+ * console.log(m.sde.betaMax, m.time, m.output); // 20 { kind: "continuous", scale: 1 } "eps"
+ * ```
  */
 export function validateManifest(
   raw: unknown,

@@ -82,7 +82,17 @@ function tensorOf(
   }
 }
 
-/** A model ready for sampling. Create it with `loadModel`. */
+/**
+ * A model ready for sampling. Create it with `loadModel`.
+ *
+ * @example
+ * ```ts
+ * import { loadModel, type Model } from "@seed/deis";
+ * const model: Model = await loadModel("models/gmm-2d");
+ * console.log(model.name, model.sampleShape, model.dtype); // "gmm-2d" [2] "float32"
+ * await model.dispose();
+ * ```
+ */
 export class Model {
   /** The validated manifest. */
   readonly manifest: ModelManifest;

@@ -46,21 +46,37 @@ export interface PlanConfig {
 
 /** A configuration with every field checked and every default filled in. */
 export interface NormalizedConfig {
+  /** SDE family. */
   sde: SdeName;
+  /** vp-linear β₀ (the default 0.1 for other SDEs, where it is unused). */
   betaMin: number;
+  /** vp-linear β₁ (the default 20 for other SDEs, where it is unused). */
   betaMax: number;
+  /** ve σ_min (the default 0.01 for other SDEs, where it is unused). */
   sigmaMin: number;
+  /** ve σ_max (the default 50 for other SDEs, where it is unused). */
   sigmaMax: number;
+  /** vp-discrete ᾱ table; null for the other SDEs. */
   alphasCumprod: Float64Array | null;
+  /** T, the first timestep. */
   tStart: number;
+  /** ε, the last timestep. */
   tEnd: number;
+  /** Time grid (`"custom"` when `timesteps` was given). */
   grid: GridName | "custom";
+  /** Grid exponent κ (1 for time-uniform, 2 for time-quadratic; NaN for logrho and custom). */
   kappa: number;
+  /** The custom grid; null for built-in grids. */
   timesteps: Float64Array | null;
+  /** Sampling method. */
   method: MethodName;
+  /** Multistep order r (0 for single-step methods). */
   order: number;
+  /** ρRK tableau (`"rk4"` unless given; used by rhork only). */
   rk: RkName;
+  /** Stochasticity λ ≥ 0. */
   lambda: number;
+  /** Number of steps. */
   steps: number;
 }
 

@@ -4,9 +4,9 @@
  *
  * @example
  * ```ts
- * import { loadModel } from "../model/mod.ts";
- * import { sample } from "./mod.ts";
+ * import { loadModel, makePlan, sample } from "@seed/deis";
  * const model = await loadModel("models/gmm-2d");
+ * const plan = makePlan({ method: "tab", order: 3, steps: 10 });
  * const r = await sample({ model, plan, n: 8, seed: 7 });
  * await model.dispose();
  * ```

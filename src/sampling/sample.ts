@@ -258,10 +258,12 @@ async function drive(
  *
  * @example
  * ```ts
+ * import { loadModel, makePlan, sample } from "@seed/deis";
  * const model = await loadModel("models/gmm-2d");
  * const plan = makePlan({ method: "tab", order: 2, steps: 10 });
  * const r = await sample({ model, plan, n: 16, seed: 1, backend: "auto" });
  * console.log(r.backend, r.shape, r.nfe, r.timings);
+ * await model.dispose();
  * ```
  */
 export async function sample(options: SampleOptions): Promise<SampleResult> {
@@ -296,6 +298,21 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
 /**
  * The float64 CPU loop over a plain JS ε function (same methods, same noise), for convergence
  * tests against exact models.
+ *
+ * @example
+ * ```ts
+ * import { makePlan, sampleFunction } from "@seed/deis";
+ * // Data N(0, I) under vp-linear (β₀ = 0.1, β₁ = 20): every marginal is N(0, I), so ε(x, t) = σ(t)·x.
+ * const sigma = (t: number) => Math.sqrt(1 - Math.exp(-9.95 * t * t - 0.1 * t));
+ * const r = await sampleFunction({
+ *   plan: makePlan({ method: "tab", order: 3, steps: 10 }),
+ *   eps: (x, t) => x.map((v, i) => sigma(t[Math.floor(i / 2)]) * v),
+ *   sampleShape: [2],
+ *   n: 4,
+ *   seed: 1,
+ * });
+ * console.log(r.shape, r.data); // [4, 2] and 8 float64 values
+ * ```
  */
 export async function sampleFunction(
   options: SampleFunctionOptions,
