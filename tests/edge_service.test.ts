@@ -284,7 +284,12 @@ Deno.test("edge service: endpoints, validation, queue and aborts", async (t) => 
           "the queue to drain after the aborts",
         );
         const after = await health(url);
-        assert.ok(after.aborted >= 1, `aborted ${after.aborted}`);
+        // the 3 admitted requests were all cut short (unless the running one finished first)
+        assert.ok(after.aborted >= 2, `aborted ${after.aborted}`);
+        assert.ok(
+          all.every((r) => r.status === 429 || r.status === 0),
+          JSON.stringify(all),
+        );
         assert.equal(after.byStatus["500"], undefined);
         // and it still serves
         assert.equal(
@@ -360,9 +365,13 @@ Deno.test("edge service: permission flags", async (t) => {
   });
 
   await t.step(
-    "--unstable-raw-imports needs only the model directory",
+    "--unstable-raw-imports needs only the model directory; deadline 503",
     async () => {
-      const server = await startServer({ model: MODEL, rawImports: true });
+      const server = await startServer({
+        model: MODEL,
+        rawImports: true,
+        serverArgs: ["--deadline-ms", "300"],
+      });
       try {
         const flags = server.command.filter((a) => a.startsWith("--allow"));
         assert.deepEqual(flags, [
@@ -374,6 +383,16 @@ Deno.test("edge service: permission flags", async (t) => {
         const res = await post(server.url, { n: 1, steps: 5, seed: 3 });
         assert.equal(res.status, 200);
         pngSize(new Uint8Array(await res.arrayBuffer()));
+        // a run past the deadline is stopped: 503 (the server's limit, not a client mistake)
+        const slow = await post(server.url, {
+          n: 64,
+          steps: 1000,
+          format: "json",
+        });
+        assert.equal(slow.status, 503);
+        assert.ok(Number(slow.headers.get("retry-after")) >= 1);
+        assert.match((await slow.json()).error, /deadline/);
+        assert.equal((await health(server.url)).queue.running, 0);
       } finally {
         assert.equal((await server.stop()).code, 0);
       }
