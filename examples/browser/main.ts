@@ -188,7 +188,7 @@ function fmtMs(ms: number): string {
 }
 
 function setRunning(running: boolean): void {
-  generateButton.disabled = running || !manifest;
+  generateButton.disabled = running || !manifest || !workerReady;
   stopButton.disabled = !running;
   canvas.classList.toggle("stale", running);
 }
@@ -263,22 +263,33 @@ function draw(
 
 // ---- the worker -------------------------------------------------------------------------------
 
-const worker = new Worker(new URL("./worker.js", import.meta.url), {
-  type: "module",
-  name: "deis-sampler",
-});
+let worker: Worker;
+/** Whether the current worker has loaded the model. */
+let workerReady = false;
 const send = (msg: ToWorker) => worker.postMessage(msg);
 
-worker.onerror = (ev) => {
-  setState("error");
-  showError({
-    name: "Error",
-    message: ev.message || "the sampling worker failed to start",
-  }, "Worker");
-  setRunning(false);
-};
+/** Starts the sampling worker and has it load the model (again, after a forced stop). */
+function startWorker(): void {
+  workerReady = false;
+  worker = new Worker(new URL("./worker.js", import.meta.url), {
+    type: "module",
+    name: "deis-sampler",
+  });
+  worker.onerror = (ev) => {
+    setState("error");
+    showError({
+      name: "Error",
+      message: ev.message || "the sampling worker failed to start",
+    }, "Worker");
+    setRunning(false);
+  };
+  worker.onmessage = onWorkerMessage;
+  send({ type: "load", url: new URL("./model/", location.href).href });
+}
 
 function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
+  const again = manifest !== undefined;
+  workerReady = true;
   manifest = msg.manifest;
   adapter = msg.adapter;
   const m = manifest;
@@ -292,7 +303,9 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
           ? " It is a software adapter: the wasm backend may well be faster here."
           : "")
       : "No WebGPU adapter: sampling runs on WebAssembly.");
-  if (m.extraInputs.length === 0) {
+  if (again) {
+    // a restarted worker: the form is already set up
+  } else if (m.extraInputs.length === 0) {
     guidance.disabled = true;
     guidance.value = "";
     guidanceNote.textContent =
@@ -329,10 +342,10 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
     return;
   }
   setRunning(false);
-  setState("ready");
+  if (!again) setState("ready");
 }
 
-worker.onmessage = (ev: MessageEvent<FromWorker>) => {
+function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
   const msg = ev.data;
   if (msg.type === "loaded") return onLoaded(msg);
   if (msg.type === "load-error") {
@@ -423,9 +436,9 @@ worker.onmessage = (ev: MessageEvent<FromWorker>) => {
       setState("error");
       break;
   }
-};
+}
 
-send({ type: "load", url: new URL("./model/", location.href).href });
+startWorker();
 
 // ---- generate / stop ---------------------------------------------------------------------------
 
@@ -496,5 +509,24 @@ form.addEventListener("submit", (ev) => {
   generate();
 });
 stopButton.addEventListener("click", () => {
-  if (current) send({ type: "abort", id: current.id });
+  if (!current) return;
+  const id = current.id;
+  send({ type: "abort", id });
+  stopButton.disabled = true;
+  progressText.textContent = "stopping…";
+  // The worker reads the abort message only when the loop yields to its event loop, which the WASM
+  // backend (synchronous network calls) may never do: then restart the worker.
+  setTimeout(() => {
+    if (current?.id !== id) return;
+    worker.terminate();
+    current = undefined;
+    startWorker();
+    setRunning(false);
+    progressText.textContent = "stopped";
+    showError({
+      name: "AbortError",
+      message: "sampling stopped (the sampling worker was restarted)",
+    }, "Stopped");
+    setState("error");
+  }, 1000);
 });

@@ -23,6 +23,7 @@ import {
   encodePng,
   makePlan,
   type Model,
+  NumericalError,
   type Plan,
   type PlanConfig,
   sample,
@@ -335,6 +336,15 @@ export async function createService(
       } catch (e) {
         if (e instanceof ConfigError) {
           throw new HttpError(400, e.message, e.field, e.allowed);
+        }
+        if (e instanceof NumericalError) {
+          // makePlan's float64 overflow check: the request's settings, not the server
+          throw new HttpError(
+            400,
+            e.message,
+            "plan",
+            "settings whose grid and coefficients are finite in float64",
+          );
         }
         throw e;
       }

@@ -43,7 +43,7 @@ def main():
     torch.set_num_threads(2)
 
     ck = torch.load(args.ckpt, map_location="cpu")
-    model = UNet(**ck["config"])
+    model = UNet(**{"param": "eps", **ck["config"]})  # configs without "param" predate it: eps
     model.load_state_dict(ck["model"] if args.online else ck["ema"])
     model.eval()
     os.makedirs(args.out_dir, exist_ok=True)

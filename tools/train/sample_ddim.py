@@ -73,11 +73,11 @@ def main():
     torch.set_num_threads(2)
     if args.ckpt:
         ck = torch.load(args.ckpt, map_location="cpu")
-        model = UNet(**ck["config"])
+        model = UNet(**{"param": "eps", **ck["config"]})  # configs without "param" predate it: eps
         model.load_state_dict(ck["ema"])
     else:
         ck = torch.load(args.weights, map_location="cpu")
-        model = UNet(**ck["config"])
+        model = UNet(**{"param": "eps", **ck["config"]})  # configs without "param" predate it: eps
         model.load_state_dict(ck["state_dict"])
     model.eval()
     x = ddim(model, args.n, args.steps, args.grid, args.seed)

@@ -5,9 +5,13 @@ tools/train/export_mnist.ts`):
 
     nice -n 10 /usr/bin/python3 tools/train/train_diffusion.py
 
-Defaults: seed 0, batch 128, Adam lr 2e-3 (linear warm-up over 100 steps, then constant), grad-norm
-clip 1, EMA decay 0.995 (with the (1+n)/(10+n) warm-up), at most 20,000 steps and at most 70 minutes
-of training time (cumulative over resumes); whichever comes first ends the run cleanly.
+Defaults: seed 0, batch 128, Adam lr 2e-3 (linear warm-up over 100 steps), grad-norm clip 1, EMA
+decay 0.995 (with the (1+n)/(10+n) warm-up), at most 20,000 steps and at most 70 minutes of training
+time (cumulative over resumes); whichever comes first ends the run cleanly. The learning rate is
+constant until the progress p = max(step / steps, train_time / time_budget) reaches 1 - decay_frac
+(0.3), then decays linearly to 0 at p = 1. When the time budget is what binds (as on a shared 2-core
+CPU), the step count reached depends on the machine's speed; the CSV records the lr of every logged
+window. For an exactly reproducible run pass --time-budget-min 0 (no time limit) and --steps N.
 The run is resumable: it saves tools/train/checkpoints/diffusion_last.pt every few minutes, on
 SIGINT/SIGTERM and at the end, and picks it up again when started with the same command
 (`--fresh` ignores it). Each step's randomness comes from its own generator seeded with
@@ -106,7 +110,9 @@ def main():
     p.add_argument("--ema", type=float, default=0.995)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--time-budget-min", type=float, default=70.0,
-                   help="stop cleanly after this much cumulative training time (minutes)")
+                   help="stop cleanly after this much cumulative training time (minutes); 0 = no limit")
+    p.add_argument("--decay-frac", type=float, default=0.3,
+                   help="linear lr decay to 0 over the last fraction of the run (by steps or time)")
     p.add_argument("--ckpt-every-min", type=float, default=3.0)
     p.add_argument("--log-every", type=int, default=50)
     p.add_argument("--eval-every", type=int, default=500)
@@ -182,7 +188,7 @@ def main():
     perm_epoch, perm = -1, None
     win_loss, win_n = 0.0, 0
     last_ckpt = time.time()
-    budget = args.time_budget_min * 60
+    budget = args.time_budget_min * 60 if args.time_budget_min > 0 else float("inf")
     model.train()
     while step < args.steps and train_time < budget and not stop["flag"]:
         t0 = time.time()
@@ -194,7 +200,9 @@ def main():
         g = torch.Generator().manual_seed(args.seed * 1_000_000_007 + step + 1)
         t = T_EPS + (1 - T_EPS) * torch.rand(x0.shape[0], generator=g)
         eps = torch.randn(x0.shape, generator=g)
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
+        progress = max(step / args.steps, train_time / budget)
+        decay = min(1.0, max(0.0, (1.0 - progress) / args.decay_frac)) if args.decay_frac > 0 else 1.0
+        lr = args.lr * min(1.0, (step + 1) / args.warmup) * decay
         for grp in opt.param_groups:
             grp["lr"] = lr
         loss = dsm_loss(model, x0, t, eps)
