@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { kebab, NUMBER } from "./args.ts";
 import { ConfigError, DeisError } from "../errors.ts";
 import { loadModel } from "../model/mod.ts";
 import type { Model } from "../model/mod.ts";
@@ -44,7 +45,6 @@ export interface SampleCommand {
   cols?: number;
 }
 
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 function num(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -189,7 +189,7 @@ export function planConfigFor(model: Model, config: PlanConfig): PlanConfig {
 async function readInit(
   path: string,
   n: number,
-  sampleShape: number[],
+  sampleShape: readonly number[],
 ): Promise<Float64Array> {
   let json: { shape?: unknown; data?: unknown };
   try {
@@ -224,7 +224,7 @@ async function readInit(
   return Float64Array.from(json.data as number[]);
 }
 
-function isImageShape(shape: number[]): boolean {
+function isImageShape(shape: readonly number[]): boolean {
   return (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) ||
     shape.length === 2;
 }
@@ -281,10 +281,7 @@ export async function runSample(
       plan = makePlan(planConfigFor(model, cmd.config));
     } catch (e) {
       if (e instanceof ConfigError) {
-        const flag = e.field.split(/[.[]/)[0].replace(
-          /[A-Z]/g,
-          (c) => "-" + c.toLowerCase(),
-        );
+        const flag = kebab(e.field.split(/[.[]/)[0]);
         throw new UsageError(
           `--${flag}: ${
             e.message.startsWith(e.field + ": ")

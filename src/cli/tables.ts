@@ -10,6 +10,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { kebab, parseNumber } from "./args.ts";
 import { ConfigError, DeisError } from "../errors.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { makePlan } from "../plan/make_plan.ts";
@@ -50,15 +51,6 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-function kebab(key: string): string {
-  return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-}
-
-const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-
-function parseNumber(text: string): number | string {
-  return NUMBER.test(text.trim()) ? Number(text) : text;
-}
 
 function readJsonArray(flag: string, path: string): unknown {
   let text: string;

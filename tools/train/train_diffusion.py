@@ -20,7 +20,8 @@ resumed run draws the same batches, times and noise as an uninterrupted one.
 
 Loss (denoising score matching, eps form): t ~ U[1e-3, 1], eps ~ N(0, I),
 x_t = alpha(t) x0 + sigma(t) eps, loss = mean((eps_theta(x_t, 999 t) - eps)^2), x0 in [-1, 1].
-No augmentation.
+eps_theta is unet.UNet with its default output parameterisation eps = sigma x + alpha F (see unet.py).
+No augmentation. Batches are drawn as per-epoch permutations (the last 64 digits of each dropped).
 
 Logs: models/mnist/training_curve.csv (step, epoch, train_time_s, lr, train_loss averaged over the
 logging window, heldout_loss_ema = the EMA network's loss on the first 1,000 held-out digits with
