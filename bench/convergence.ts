@@ -72,9 +72,9 @@ export function exactStartError(p: Problem, config: PlanConfig, solve: (x: Float
   const r = plan.order;
   let sum = 0;
   for (let b = 0; b < p.n; b++) {
-    const xT = p.xT.slice(b * p.dim, (b + 1) * p.dim);
+    const xT: Float64Array = p.xT.slice(b * p.dim, (b + 1) * p.dim);
     const history: Float64Array[] = [];
-    let x = xT;
+    let x: Float64Array = xT;
     for (let k = 0; k < r; k++) {
       history.unshift(p.eps(x, [plan.timesteps[k]]));
       x = solve(x, plan.timesteps[k], plan.timesteps[k + 1]);

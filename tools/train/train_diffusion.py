@@ -91,12 +91,18 @@ def plot_curve(csv_path, png_path):
     ax.plot(s, tr, lw=0.8, alpha=0.7, label="train loss (online weights, window mean)")
     if he:
         ax.plot([a for a, _ in he], [b for _, b in he], "o-", ms=3, label="held-out loss (EMA weights)")
+    ax2 = ax.twinx()
+    ax2.plot(s, [float(r["lr"]) for r in rows], color="gray", lw=0.8, ls="--", label="learning rate")
+    ax2.set_ylabel("learning rate")
+    ax2.set_ylim(bottom=0)
     ax.set_yscale("log")
     ax.set_xlabel("step (batch 128)")
     ax.set_ylabel("DSM loss  mean ||eps_theta - eps||^2")
-    ax.set_title("MNIST eps-U-Net, VP linear SDE")
+    ax.set_title(f"MNIST U-Net (VP linear SDE), {s[-1]} steps, {float(rows[-1]['train_time_s']) / 60:.0f} min")
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, loc="center right")
     fig.tight_layout()
     fig.savefig(png_path)
     plt.close(fig)
@@ -156,12 +162,12 @@ def main():
         if os.path.exists(csv_path):
             rows = [r for r in csv.DictReader(open(csv_path)) if int(r["step"]) <= step]
             with open(csv_path, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+                w = csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n")
                 w.writeheader()
                 w.writerows(rows)
     else:
         with open(csv_path, "w", newline="") as f:
-            csv.DictWriter(f, fieldnames=CSV_FIELDS).writeheader()
+            csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n").writeheader()
     fl = count_flops(model)
     print(f"UNet {model.config}: {count_params(model):,} params, {fl['flops'] / 1e6:.1f} MFLOP/eval "
           f"(+{fl['elementwise'] / 1e6:.1f} elementwise); {n_train} training digits, {spe} steps/epoch", flush=True)
@@ -184,7 +190,7 @@ def main():
 
     def log(row):
         with open(csv_path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=CSV_FIELDS).writerow(row)
+            csv.DictWriter(f, fieldnames=CSV_FIELDS, lineterminator="\n").writerow(row)
 
     perm_epoch, perm = -1, None
     win_loss, win_n = 0.0, 0
