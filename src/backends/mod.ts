@@ -47,8 +47,9 @@ export {
 export type BackendChoice = BackendName | "auto" | Backend;
 
 /**
- * Creates a backend by name. `auto` picks `webgpu` when a WebGPU adapter exists, else `wasm`;
- * the chosen backend's `reason` says why.
+ * Creates a backend by name. `auto` picks `webgpu` when a hardware WebGPU adapter exists, else
+ * `wasm` (a software "fallback" adapter such as llvmpipe or SwiftShader is used by `auto` only with
+ * `allowFallbackAdapter: true`, and always by `webgpu`); the chosen backend's `reason` says why.
  *
  * @example
  * ```ts
@@ -75,15 +76,15 @@ export async function createBackend(
       const adapter = await probeAdapter();
       if (adapter) {
         const d = describeAdapter(adapter);
-        if (
-          !(options.allowFallbackAdapter === false && d.endsWith("(fallback)"))
-        ) {
+        // A fallback adapter (Mesa llvmpipe, SwiftShader) runs WebGPU on the CPU, far slower than
+        // the WASM backend, so `auto` takes it only when asked to; `webgpu` always accepts it.
+        if (!d.endsWith("(fallback)") || options.allowFallbackAdapter === true) {
           const b = await createWebGpuBackend(options);
           return { ...b, open: b.open, reason: `WebGPU adapter found: ${d}` };
         }
         return {
           ...createWasmBackend(),
-          reason: `only a fallback WebGPU adapter (${d}), which was refused`,
+          reason: `only a software (fallback) WebGPU adapter, ${d}: fell back to WASM, which is faster on the CPU`,
         };
       }
       return { ...createWasmBackend(), reason: "no WebGPU adapter" };

@@ -452,7 +452,7 @@ class WebGpuRun implements Run {
 
 /** Options of {@link createWebGpuBackend}. */
 export interface WebGpuBackendOptions {
-  /** Accept a software (fallback) adapter such as llvmpipe (default true). */
+  /** Accept a software (fallback) adapter such as llvmpipe (default: true for `webgpu`, false for `auto`). */
   allowFallbackAdapter?: boolean;
 }
 
