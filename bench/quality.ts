@@ -17,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { encodePng, loadModel, makePlan, type Model, type PlanConfig, sample, tileSamples } from "../mod.ts";
+import { encodePng, loadModel, makePlan, type PlanConfig, sample, tileSamples } from "../mod.ts";
 import { ortWasm } from "../src/backends/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { encodeBase64 } from "../src/util/base64.ts";

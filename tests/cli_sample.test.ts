@@ -38,6 +38,7 @@ Deno.test("--init replaces x_T; the same init gives the same samples whatever th
   assert.equal(b.code, 0, b.stderr);
   assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/a.json`)), JSON.parse(await Deno.readTextFile(`${dir}/b.json`)));
   const c = await run(["--model", "models/gmm-2d", "--steps", "5", "--n", "3", "--seed", "1", "--backend", "wasm", "--out-json", `${dir}/c.json`]);
+  assert.equal(c.code, 0, c.stderr);
   assert.notDeepEqual(JSON.parse(await Deno.readTextFile(`${dir}/c.json`)), JSON.parse(await Deno.readTextFile(`${dir}/a.json`)));
 });
 

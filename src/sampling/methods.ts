@@ -54,12 +54,21 @@ function checkAbort(signal?: AbortSignal): void {
   if (signal?.aborted) throw new AbortError(signal.reason);
 }
 
+/**
+ * Lets the host's event loop run (a Stop click, a progress repaint) before the next evaluation.
+ * onnxruntime's WASM `run` settles in microtasks, so without this a whole run would hold the thread.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
 async function evaluate(
   ctx: LoopContext,
   eps: number,
   x: number,
   ev: Omit<Evaluation, "index">,
 ): Promise<void> {
+  if (ctx.signal || ctx.onProgress) await yieldToEventLoop();
   checkAbort(ctx.signal);
   await ctx.run.evaluate(eps, x, { ...ev, index: ctx.nfe });
   ctx.nfe++;
