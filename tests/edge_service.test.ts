@@ -72,9 +72,7 @@ Deno.test("edge service: endpoints, validation, queue and aborts", async (t) => 
   const url = server.url;
   try {
     await t.step("started with exactly the restricted permissions", () => {
-      const flags = server.command.filter((a) =>
-        a.startsWith("--allow") || a === "-A"
-      );
+      const flags = server.command.filter((a) => a.startsWith("--allow") || a === "-A");
       assert.deepEqual(flags, [
         "--allow-net=127.0.0.1",
         `--allow-read=${MODEL},${ortWasmPath()}`,

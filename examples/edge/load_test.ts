@@ -377,9 +377,7 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
         const problem = await checkBody(p, res);
         const ms = performance.now() - start;
         const unexpected = !EXPECTED[p.kind].includes(res.status)
-          ? `${p.label}: status ${res.status}, expected ${
-            EXPECTED[p.kind].join("/")
-          }`
+          ? `${p.label}: status ${res.status}, expected ${EXPECTED[p.kind].join("/")}`
           : undefined;
         outcomes.push({
           kind: p.kind,
@@ -398,9 +396,7 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
           label: p.label,
           status: timeout ? "timeout" : "error",
           ms,
-          problem: `${p.label}: ${
-            timeout ? "timed out" : (e as Error).message
-          }`,
+          problem: `${p.label}: ${timeout ? "timed out" : (e as Error).message}`,
         });
       }
     }
@@ -424,9 +420,7 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
   const groups: Record<string, number[]> = { all: [] };
   for (const r of outcomes) {
     groups.all.push(r.ms);
-    const g = r.status === 200 && r.kind === "valid"
-      ? "valid 200"
-      : `${r.kind}`;
+    const g = r.status === 200 && r.kind === "valid" ? "valid 200" : `${r.kind}`;
     (groups[g] ??= []).push(r.ms);
   }
   for (const [g, arr] of Object.entries(groups)) {
@@ -439,11 +433,9 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
       count: arr.length,
     };
   }
-  const fiveXX =
-    outcomes.filter((r) => typeof r.status === "number" && r.status >= 500)
-      .length;
-  const transportErrors =
-    outcomes.filter((r) => typeof r.status !== "number").length;
+  const fiveXX = outcomes.filter((r) => typeof r.status === "number" && r.status >= 500)
+    .length;
+  const transportErrors = outcomes.filter((r) => typeof r.status !== "number").length;
   const problems = outcomes.filter((r) => r.problem).map((r) => r.problem!);
   const stoppedEarly = stop.signal.aborted;
   return {
@@ -468,8 +460,7 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
   };
 }
 
-const MB = (b?: number) =>
-  b === undefined ? "?" : `${(b / 1048576).toFixed(1)} MB`;
+const MB = (b?: number) => b === undefined ? "?" : `${(b / 1048576).toFixed(1)} MB`;
 
 /** The human-readable report. */
 export function formatSummary(s: LoadSummary): string {
@@ -480,9 +471,7 @@ export function formatSummary(s: LoadSummary): string {
   if (s.serverCommand) lines.push(`server        ${s.serverCommand}`);
   lines.push(
     `requests      ${s.completed}/${s.requests} at concurrency ${s.concurrency} in ${s.seconds} s ` +
-      `(${s.requestsPerSecond} req/s)${
-        s.stoppedEarly ? " — STOPPED EARLY (max-seconds)" : ""
-      }`,
+      `(${s.requestsPerSecond} req/s)${s.stoppedEarly ? " — STOPPED EARLY (max-seconds)" : ""}`,
   );
   lines.push(
     `statuses      ${
@@ -493,9 +482,7 @@ export function formatSummary(s: LoadSummary): string {
   );
   for (const [k, v] of Object.entries(s.byKind)) {
     lines.push(
-      `  ${k.padEnd(11)} ${
-        Object.entries(v).sort().map(([c, n]) => `${c}: ${n}`).join(", ")
-      }`,
+      `  ${k.padEnd(11)} ${Object.entries(v).sort().map(([c, n]) => `${c}: ${n}`).join(", ")}`,
     );
   }
   lines.push(
@@ -510,12 +497,10 @@ export function formatSummary(s: LoadSummary): string {
   }
   const m = s.memory;
   lines.push(
-    `server RSS    before ${MB(m.before?.rss)}, after ${
-      MB(m.after?.rss)
-    }, peak ${MB(m.peakRss)}` +
-      ` (heap used ${MB(m.before?.heapUsed)} → ${
-        MB(m.after?.heapUsed)
-      }, external ${MB(m.before?.external)} → ${MB(m.after?.external)})`,
+    `server RSS    before ${MB(m.before?.rss)}, after ${MB(m.after?.rss)}, peak ${MB(m.peakRss)}` +
+      ` (heap used ${MB(m.before?.heapUsed)} → ${MB(m.after?.heapUsed)}, external ${MB(m.before?.external)} → ${
+        MB(m.after?.external)
+      })`,
   );
   if (s.serverLogLines !== undefined) {
     lines.push(
@@ -622,9 +607,7 @@ async function main(): Promise<number> {
       ) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      summary.serverLogLines = server.stderr.filter((l) =>
-        LOG_LINE.test(l)
-      ).length - 1;
+      summary.serverLogLines = server.stderr.filter((l) => LOG_LINE.test(l)).length - 1;
       if (
         server.process && summary.serverLogLines !== summary.serverRequestsSeen
       ) {

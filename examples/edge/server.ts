@@ -25,13 +25,7 @@
  */
 
 import * as ort from "onnxruntime-web";
-import {
-  loadModel,
-  makePlan,
-  type Model,
-  type PlanConfig,
-  sample,
-} from "../../mod.ts";
+import { loadModel, makePlan, type Model, type PlanConfig, sample } from "../../mod.ts";
 import { ortWasmPath } from "./ort_wasm_path.ts";
 import { createService } from "./service.ts";
 
@@ -102,9 +96,7 @@ function parseFlags(args: string[]): Flags {
       const v = Number(value);
       if (!Number.isInteger(v) || v < lo || v > hi) {
         fail(
-          `${flag} must be an integer in [${lo}, ${hi}] (got ${
-            JSON.stringify(value)
-          })`,
+          `${flag} must be an integer in [${lo}, ${hi}] (got ${JSON.stringify(value)})`,
         );
       }
       (f[key] as number) = v;
@@ -199,9 +191,7 @@ async function main(): Promise<void> {
   console.error(
     `edge server: model ${model.name} [${model.sampleShape}] from ${flags.model} loaded in ${
       (performance.now() - t0).toFixed(0)
-    } ms (session warm-up ${
-      warmMs.toFixed(0)
-    } ms); onnxruntime wasm ${ortWasm}, ` +
+    } ms (session warm-up ${warmMs.toFixed(0)} ms); onnxruntime wasm ${ortWasm}, ` +
       `${ort.env.wasm.numThreads} thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,
   );
 
@@ -218,9 +208,7 @@ async function main(): Promise<void> {
     hostname: flags.hostname,
     port: flags.port,
     onListen: (addr) => {
-      const host = addr.hostname.includes(":")
-        ? `[${addr.hostname}]`
-        : addr.hostname;
+      const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
       console.log(`listening on http://${host}:${addr.port}/`);
     },
     onError: (e) => {

@@ -245,8 +245,7 @@ export async function yieldingWasmBackend(yielder: Yielder): Promise<Backend> {
   const base = await createBackend("wasm");
   return {
     name: base.name,
-    description:
-      `${base.description}; yields to the event loop between evaluations`,
+    description: `${base.description}; yields to the event loop between evaluations`,
     async open(spec) {
       const run = await base.open(spec);
       const wrapped: Run = {
@@ -446,9 +445,7 @@ export async function createService(
         400,
         `steps: the plan needs ${plan.nfe} network evaluations (${perStep} per step)`,
         "steps",
-        `at most ${
-          Math.floor(maxNfe / perStep)
-        } steps for this method (${maxNfe} evaluations)`,
+        `at most ${Math.floor(maxNfe / perStep)} steps for this method (${maxNfe} evaluations)`,
       );
     }
     return { format, n, seed, plan, planKey: key };
@@ -529,9 +526,7 @@ export async function createService(
           },
         });
       }
-      const data = result.data instanceof Float32Array
-        ? Array.from(result.data, f32)
-        : Array.from(result.data);
+      const data = result.data instanceof Float32Array ? Array.from(result.data, f32) : Array.from(result.data);
       return json(200, {
         shape: result.shape,
         data,
@@ -550,8 +545,7 @@ export async function createService(
         if (deadline.aborted) {
           const s = queue.retryAfterSeconds();
           return json(503, {
-            error:
-              `deadline of ${deadlineMs} ms exceeded (queued + sampling); the run was stopped`,
+            error: `deadline of ${deadlineMs} ms exceeded (queued + sampling); the run was stopped`,
             field: "queue",
             allowed: `requests that finish within ${deadlineMs} ms`,
           }, { "retry-after": String(s) });
@@ -598,9 +592,7 @@ export async function createService(
       uptimeS: Math.round((Date.now() - started) / 100) / 10,
     };
     const res = json(200, body);
-    return req.method === "HEAD"
-      ? new Response(null, { headers: res.headers })
-      : res;
+    return req.method === "HEAD" ? new Response(null, { headers: res.headers }) : res;
   }
 
   async function route(
@@ -662,9 +654,7 @@ export async function createService(
       } else {
         res = json(500, { error: "internal error", field: "", allowed: "" });
         note.push(
-          `error=${
-            JSON.stringify(String((e as Error)?.message ?? e).slice(0, 300))
-          }`,
+          `error=${JSON.stringify(String((e as Error)?.message ?? e).slice(0, 300))}`,
         );
       }
     }
@@ -673,11 +663,9 @@ export async function createService(
     const addr = info?.remoteAddr;
     const who = addr && "hostname" in addr ? addr.hostname : "-";
     log(
-      `${new Date().toISOString()} ${who} ${req.method} ${
-        path.slice(0, 80)
-      } ${res.status} ${(performance.now() - t0).toFixed(1)}ms${
-        note.length ? " " + note.join(" ") : ""
-      }`,
+      `${new Date().toISOString()} ${who} ${req.method} ${path.slice(0, 80)} ${res.status} ${
+        (performance.now() - t0).toFixed(1)
+      }ms${note.length ? " " + note.join(" ") : ""}`,
     );
     return res;
   }

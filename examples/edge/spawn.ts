@@ -46,9 +46,7 @@ export const REPO_ROOT = new URL("../../", import.meta.url);
 
 /** The `deno run` arguments that start the server with the restricted permissions. */
 export function serverCommand(options: StartOptions): string[] {
-  const read = options.rawImports
-    ? options.model
-    : `${options.model},${ortWasmPath()}`;
+  const read = options.rawImports ? options.model : `${options.model},${ortWasmPath()}`;
   return [
     "run",
     "--no-prompt",
@@ -158,9 +156,7 @@ export async function startServer(
   if (!url) {
     const status = await stop();
     throw new Error(
-      `the server did not start (exit ${status.code}): deno ${
-        args.join(" ")
-      }\n` +
+      `the server did not start (exit ${status.code}): deno ${args.join(" ")}\n` +
         stderr.slice(-20).join("\n"),
     );
   }

@@ -111,12 +111,13 @@ export function tileSamples(
  * const png = encodePng({ width: 1, height: 1, channels: 1, pixels: new Uint8Array([128]) });
  * ```
  */
-export function encodePng(image: Image): Uint8Array {
+export function encodePng(image: Image): Uint8Array<ArrayBuffer> {
+  // fast-png returns bytes over a plain ArrayBuffer; the type says so, so a Response can take them.
   return encode({
     width: image.width,
     height: image.height,
     data: image.pixels,
     channels: image.channels,
     depth: 8,
-  });
+  }) as Uint8Array<ArrayBuffer>;
 }
