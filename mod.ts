@@ -18,15 +18,7 @@
  */
 
 export * from "./src/errors.ts";
-export type {
-  GridName,
-  MethodName,
-  Plan,
-  RkName,
-  RkStage,
-  SdeName,
-  SdeSpec,
-} from "./src/plan/types.ts";
+export type { GridName, MethodName, Plan, RkName, RkStage, SdeName, SdeSpec } from "./src/plan/types.ts";
 export {
   GRID_NAMES,
   MAX_STEPS,
@@ -84,14 +76,5 @@ export {
   type RunTimings,
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
-export type {
-  OrtSession,
-  OrtSessionOptions,
-  OrtTensor,
-} from "./src/backends/ort.ts";
-export {
-  encodePng,
-  type Image,
-  type TileOptions,
-  tileSamples,
-} from "./src/image/grid.ts";
+export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/backends/ort.ts";
+export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";

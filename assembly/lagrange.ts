@@ -18,8 +18,8 @@ const invDenoms = memory.data(8 * 8);
 const acc = memory.data(8 * 8);
 
 // @ts-ignore: decorator
-@inline function off(m: i32): f64 {
-  return load<f64>(offsets + ((<usize>m) << 3));
+function off(m: i32): f64 {
+  return load<f64>(offsets + ((<usize> m) << 3));
 }
 
 function nodeOffsets(phi: i32, k: i32, q: i32): void {
@@ -30,12 +30,12 @@ function nodeOffsets(phi: i32, k: i32, q: i32): void {
     if (phi == PHI_T) d = getF(gridTimes, k - m) - tk;
     else if (phi == PHI_RHO) d -= getF(sRho, k - m);
     else d -= getF(sLogRho, k - m);
-    store<f64>(offsets + ((<usize>m) << 3), d);
+    store<f64>(offsets + ((<usize> m) << 3), d);
   }
   for (let j = 0; j <= q; j++) {
     let p: f64 = 1;
     for (let m = 0; m <= q; m++) if (m != j) p *= off(j) - off(m);
-    store<f64>(invDenoms + ((<usize>j) << 3), 1.0 / p);
+    store<f64>(invDenoms + ((<usize> j) << 3), 1.0 / p);
   }
 }
 
@@ -43,13 +43,13 @@ function nodeOffsets(phi: i32, k: i32, q: i32): void {
 function integratePiece(phi: i32, k: i32, q: i32, a: f64, b: f64): void {
   // A non-finite or absurd interval yields a non-finite weight, which the host reports.
   const count = Math.ceil(Math.abs(b - a) / MAX_PIECE);
-  const pieces = count >= 1.0 && count <= 1e6 ? <i32>count : 1;
-  const len = (b - a) / <f64>pieces;
+  const pieces = count >= 1.0 && count <= 1e6 ? <i32> count : 1;
+  const len = (b - a) / <f64> pieces;
   const tk = getF(gridTimes, k);
   const rk = getF(gRho, k);
   const rk2 = rk * rk;
   for (let p = 0; p < pieces; p++) {
-    const start = a + <f64>p * len;
+    const start = a + <f64> p * len;
     for (let i = 0; i < GL_N; i++) {
       const w = start + len * glNode(i);
       let s: f64;
@@ -58,9 +58,9 @@ function integratePiece(phi: i32, k: i32, q: i32, a: f64, b: f64): void {
       else s = w;
       const f = glWeight(i) * len * rk * Math.exp(w);
       for (let j = 0; j <= q; j++) {
-        let l = load<f64>(invDenoms + ((<usize>j) << 3));
+        let l = load<f64>(invDenoms + ((<usize> j) << 3));
         for (let m = 0; m <= q; m++) if (m != j) l *= s - off(m);
-        const at = acc + ((<usize>j) << 3);
+        const at = acc + ((<usize> j) << 3);
         store<f64>(at, load<f64>(at) + f * l);
       }
     }
@@ -71,7 +71,7 @@ function integratePiece(phi: i32, k: i32, q: i32, a: f64, b: f64): void {
 export function lagrangeWeights(phi: i32, k: i32, q: i32, out: usize): void {
   ensureQuadrature();
   nodeOffsets(phi, k, q);
-  for (let j = 0; j <= q; j++) store<f64>(acc + ((<usize>j) << 3), 0.0);
+  for (let j = 0; j <= q; j++) store<f64>(acc + ((<usize> j) << 3), 0.0);
   const total = getF(sLogRho, k);
   let a: f64 = 0;
   const n = knots();
@@ -89,7 +89,7 @@ export function lagrangeWeights(phi: i32, k: i32, q: i32, out: usize): void {
     }
   }
   integratePiece(phi, k, q, a, total);
-  for (let j = 0; j <= q; j++) setF(out, j, load<f64>(acc + ((<usize>j) << 3)));
+  for (let j = 0; j <= q; j++) setF(out, j, load<f64>(acc + ((<usize> j) << 3)));
 }
 
 /** ρAB weights in closed form: exact integrals of the Lagrange basis polynomials in ρ. */
@@ -104,9 +104,9 @@ export function rhoabClosedForm(k: i32, q: i32, out: usize): void {
     for (let m = 0; m <= q; m++) {
       if (m == j) continue;
       const d = off(m);
-      store<f64>(coef + ((<usize>(deg + 1)) << 3), 0.0);
+      store<f64>(coef + ((<usize> (deg + 1)) << 3), 0.0);
       for (let p = deg + 1; p >= 1; p--) {
-        const at = coef + ((<usize>p) << 3);
+        const at = coef + ((<usize> p) << 3);
         store<f64>(at, load<f64>(at - 8) - d * load<f64>(at));
       }
       store<f64>(coef, -d * load<f64>(coef));
@@ -115,9 +115,9 @@ export function rhoabClosedForm(k: i32, q: i32, out: usize): void {
     let integral: f64 = 0;
     let hp = h;
     for (let p = 0; p <= deg; p++) {
-      integral += (load<f64>(coef + ((<usize>p) << 3)) * hp) / <f64>(p + 1);
+      integral += (load<f64>(coef + ((<usize> p) << 3)) * hp) / <f64> (p + 1);
       hp *= h;
     }
-    setF(out, j, integral * load<f64>(invDenoms + ((<usize>j) << 3)));
+    setF(out, j, integral * load<f64>(invDenoms + ((<usize> j) << 3)));
   }
 }

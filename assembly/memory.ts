@@ -6,7 +6,7 @@ let persistentEnd: usize = 0;
 let top: usize = 0;
 
 function heapStart(): usize {
-  return (__heap_base + 15) & ~(<usize>15);
+  return (__heap_base + 15) & ~(<usize> 15);
 }
 
 /** Releases everything, the persistent prefix included. */
@@ -30,21 +30,21 @@ export function markPersistent(): void {
 export function alloc(bytes: i32): usize {
   if (persistentEnd == 0) resetAll();
   const ptr = top;
-  top = (top + <usize>bytes + 7) & ~(<usize>7);
-  const have = (<usize>memory.size()) << 16;
+  top = (top + <usize> bytes + 7) & ~(<usize> 7);
+  const have = (<usize> memory.size()) << 16;
   if (top > have) {
-    const pages = <i32>((top - have + 0xffff) >>> 16);
+    const pages = <i32> ((top - have + 0xffff) >>> 16);
     if (memory.grow(pages) < 0) unreachable();
   }
   return ptr;
 }
 
 // @ts-ignore: decorator
-@inline export function getF(ptr: usize, i: i32): f64 {
-  return load<f64>(ptr + ((<usize>i) << 3));
+export function getF(ptr: usize, i: i32): f64 {
+  return load<f64>(ptr + ((<usize> i) << 3));
 }
 
 // @ts-ignore: decorator
-@inline export function setF(ptr: usize, i: i32, v: f64): void {
-  store<f64>(ptr + ((<usize>i) << 3), v);
+export function setF(ptr: usize, i: i32, v: f64): void {
+  store<f64>(ptr + ((<usize> i) << 3), v);
 }

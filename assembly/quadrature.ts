@@ -13,7 +13,7 @@ function legendre(n: i32, x: f64): f64 {
   let p0: f64 = 1;
   let p1 = x;
   for (let k = 2; k <= n; k++) {
-    const p2 = ((2.0 * <f64>k - 1.0) * x * p1 - (<f64>k - 1.0) * p0) / <f64>k;
+    const p2 = ((2.0 * <f64> k - 1.0) * x * p1 - (<f64> k - 1.0) * p0) / <f64> k;
     p0 = p1;
     p1 = p2;
   }
@@ -26,28 +26,28 @@ export function ensureQuadrature(): void {
   const n = GL_N;
   for (let i = 0; i < n; i++) {
     // Tricomi's initial guess, then Newton on P_n(x).
-    let x = Math.cos((Math.PI * (<f64>i + 0.75)) / (<f64>n + 0.5));
+    let x = Math.cos((Math.PI * (<f64> i + 0.75)) / (<f64> n + 0.5));
     for (let iter = 0; iter < 100; iter++) {
       const p = legendre(n, x);
-      const dx = p / ((<f64>n * (x * p - prevP)) / (x * x - 1.0));
+      const dx = p / ((<f64> n * (x * p - prevP)) / (x * x - 1.0));
       x -= dx;
       if (Math.abs(dx) < 1e-17) break;
     }
     // The weight uses P_n' at the converged node.
     const p = legendre(n, x);
-    const dp = (<f64>n * (x * p - prevP)) / (x * x - 1.0);
-    store<f64>(GL_NODES + ((<usize>i) << 3), 0.5 * (1.0 - x));
-    store<f64>(GL_WEIGHTS + ((<usize>i) << 3), 1.0 / ((1.0 - x * x) * dp * dp));
+    const dp = (<f64> n * (x * p - prevP)) / (x * x - 1.0);
+    store<f64>(GL_NODES + ((<usize> i) << 3), 0.5 * (1.0 - x));
+    store<f64>(GL_WEIGHTS + ((<usize> i) << 3), 1.0 / ((1.0 - x * x) * dp * dp));
   }
   ready = true;
 }
 
 // @ts-ignore: decorator
-@inline export function glNode(i: i32): f64 {
-  return load<f64>(GL_NODES + ((<usize>i) << 3));
+export function glNode(i: i32): f64 {
+  return load<f64>(GL_NODES + ((<usize> i) << 3));
 }
 
 // @ts-ignore: decorator
-@inline export function glWeight(i: i32): f64 {
-  return load<f64>(GL_WEIGHTS + ((<usize>i) << 3));
+export function glWeight(i: i32): f64 {
+  return load<f64>(GL_WEIGHTS + ((<usize> i) << 3));
 }

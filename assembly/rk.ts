@@ -9,19 +9,67 @@ const RK_EULER = memory.data<f64>([1, 0, 0, 1]);
 const RK_MIDPOINT2 = memory.data<f64>([2, 0, 0.5, 0, 0, 0.5, 0, 0, 1]);
 const RK_HEUN2 = memory.data<f64>([2, 0, 1, 0, 0, 1, 0, 0.5, 0.5]);
 const RK_RALSTON3 = memory.data<f64>([
-  3, 0, 0.5, 0.75,
-  0, 0, 0, 0.5, 0, 0, 0, 0.75, 0,
-  2.0 / 9.0, 1.0 / 3.0, 4.0 / 9.0,
+  3,
+  0,
+  0.5,
+  0.75,
+  0,
+  0,
+  0,
+  0.5,
+  0,
+  0,
+  0,
+  0.75,
+  0,
+  2.0 / 9.0,
+  1.0 / 3.0,
+  4.0 / 9.0,
 ]);
 const RK_KUTTA3 = memory.data<f64>([
-  3, 0, 0.5, 1,
-  0, 0, 0, 0.5, 0, 0, -1, 2, 0,
-  1.0 / 6.0, 2.0 / 3.0, 1.0 / 6.0,
+  3,
+  0,
+  0.5,
+  1,
+  0,
+  0,
+  0,
+  0.5,
+  0,
+  0,
+  -1,
+  2,
+  0,
+  1.0 / 6.0,
+  2.0 / 3.0,
+  1.0 / 6.0,
 ]);
 const RK_RK4 = memory.data<f64>([
-  4, 0, 0.5, 0.5, 1,
-  0, 0, 0, 0, 0.5, 0, 0, 0, 0, 0.5, 0, 0, 0, 0, 1, 0,
-  1.0 / 6.0, 1.0 / 3.0, 1.0 / 3.0, 1.0 / 6.0,
+  4,
+  0,
+  0.5,
+  0.5,
+  1,
+  0,
+  0,
+  0,
+  0,
+  0.5,
+  0,
+  0,
+  0,
+  0,
+  0.5,
+  0,
+  0,
+  0,
+  0,
+  1,
+  0,
+  1.0 / 6.0,
+  1.0 / 3.0,
+  1.0 / 3.0,
+  1.0 / 6.0,
 ]);
 
 function tableau(id: i32): usize {
@@ -34,7 +82,7 @@ function tableau(id: i32): usize {
 }
 
 export function rkStages(id: i32): i32 {
-  return <i32>getF(tableau(id), 0);
+  return <i32> getF(tableau(id), 0);
 }
 
 /**
@@ -45,8 +93,8 @@ export function buildRk(id: i32, steps: i32, stages: usize, rows: usize): void {
   const tab = tableau(id);
   const S = rkStages(id);
   const cAt = tab + 8;
-  const aAt = cAt + ((<usize>S) << 3);
-  const bAt = aAt + ((<usize>(S * S)) << 3);
+  const aAt = cAt + ((<usize> S) << 3);
+  const bAt = aAt + ((<usize> (S * S)) << 3);
   const stride = S + 3;
   const ve = sdeKind() == VE;
   for (let k = 0; k < steps; k++) {
@@ -55,7 +103,7 @@ export function buildRk(id: i32, steps: i32, stages: usize, rows: usize): void {
     const ak = getF(gAlpha, k);
     for (let m = 0; m < S; m++) {
       const c = getF(cAt, m);
-      const rec = stages + ((<usize>((k * S + m) * stride)) << 3);
+      const rec = stages + ((<usize> ((k * S + m) * stride)) << 3);
       let t: f64;
       let r: f64;
       if (c == 0.0) {
@@ -76,7 +124,7 @@ export function buildRk(id: i32, steps: i32, stages: usize, rows: usize): void {
       setF(rec, 3, ve ? 1.0 : c == 0.0 ? 1.0 : alpha / ak);
       for (let l = 0; l < S - 1; l++) setF(rec, 4 + l, l < m ? alpha * h * getF(aAt, m * S + l) : 0.0);
     }
-    const row = rows + ((<usize>(k * (S + 1))) << 3);
+    const row = rows + ((<usize> (k * (S + 1))) << 3);
     const aNext = getF(gAlpha, k + 1);
     setF(row, 0, psi(k));
     for (let m = 0; m < S; m++) setF(row, 1 + m, aNext * h * getF(bAt, m));

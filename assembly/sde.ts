@@ -53,8 +53,8 @@ export function setVpDiscrete(ptr: usize, n: i32): void {
   kind = VP_DISCRETE;
   knotCount = n;
   knotLogAlphaBar = ptr;
-  knotLogRho = ptr + ((<usize>n) << 3);
-  knotStep = ptr + ((<usize>(2 * n)) << 3);
+  knotLogRho = ptr + ((<usize> n) << 3);
+  knotStep = ptr + ((<usize> (2 * n)) << 3);
   for (let i = 0; i < n - 1; i++) {
     const a = getF(ptr, i);
     setF(knotStep, i, Math.log1p((getF(ptr, i + 1) - a) / a));
@@ -69,7 +69,7 @@ export function setVpDiscrete(ptr: usize, n: i32): void {
 
 /** Lowest and highest admissible time of the current SDE. */
 export function timeMin(): f64 {
-  return kind == VP_DISCRETE ? 1.0 / <f64>knotCount : 0.0;
+  return kind == VP_DISCRETE ? 1.0 / <f64> knotCount : 0.0;
 }
 
 export function timeMax(): f64 {
@@ -95,7 +95,7 @@ let productErr: f64 = 0;
 
 /** t·N rounded, with the rounding error left in `productErr` (Dekker's two-product). */
 function timesN(t: f64): f64 {
-  const N = <f64>knotCount;
+  const N = <f64> knotCount;
   const p = t * N;
   const SPLIT: f64 = 134217729.0; // 2^27 + 1
   const ta = SPLIT * t;
@@ -113,7 +113,7 @@ function segmentBelow(t: f64): i32 {
   const p = timesN(t);
   const whole = Math.floor(p);
   const c = whole == p && productErr <= 0.0 ? p : Math.ceil(p); // ceil(t·N) computed exactly
-  let n = <i32>c - 2;
+  let n = <i32> c - 2;
   if (n < 0) n = 0;
   if (n > knotCount - 2) n = knotCount - 2;
   return n;
@@ -122,10 +122,10 @@ function segmentBelow(t: f64): i32 {
 function segmentOf(t: f64): i32 {
   const p = timesN(t);
   const err = productErr;
-  let n = <i32>Math.floor(p - 1.0);
+  let n = <i32> Math.floor(p - 1.0);
   if (n < 0) n = 0;
   if (n > knotCount - 2) n = knotCount - 2;
-  segFrac = (p - <f64>(n + 1)) + err;
+  segFrac = (p - <f64> (n + 1)) + err;
   return n;
 }
 
@@ -140,7 +140,7 @@ function discreteLogAlphaBarDiff(ta: f64, tb: f64): f64 {
   const fa = segFrac;
   const nb = segmentOf(tb);
   const fb = segFrac;
-  if (na == nb) return (ta - tb) * <f64>knotCount * knotDl(na);
+  if (na == nb) return (ta - tb) * <f64> knotCount * knotDl(na);
   let sum: f64 = 0;
   const lo = na < nb ? na : nb;
   const hi = na < nb ? nb : na;
@@ -166,7 +166,8 @@ export function logAlphaBar(t: f64): f64 {
   if (kind == VP_COSINE) {
     // ᾱ = (sin((1 − t)K)/sin K)²; near t = 0 the ratio is 1 − 2cos((1 − t/2)K) sin(tK/2)/sin K.
     if (t > 0.5) return 2.0 * Math.log(Math.sin((1.0 - t) * COSINE_K) / Math.sin(COSINE_K));
-    return 2.0 * Math.log1p((-2.0 * Math.cos((1.0 - 0.5 * t) * COSINE_K) * Math.sin(0.5 * t * COSINE_K)) / Math.sin(COSINE_K));
+    return 2.0 *
+      Math.log1p((-2.0 * Math.cos((1.0 - 0.5 * t) * COSINE_K) * Math.sin(0.5 * t * COSINE_K)) / Math.sin(COSINE_K));
   }
   if (kind == VP_DISCRETE) return discreteLogAlphaBar(t);
   return 0.0;
@@ -251,7 +252,7 @@ export function timeOfLogRho(u: f64): f64 {
   }
   const l0 = knotL(lo);
   const f = (-L - l0) / (knotL(lo + 1) - l0);
-  return (<f64>(lo + 1) + f) / <f64>knotCount;
+  return (<f64> (lo + 1) + f) / <f64> knotCount;
 }
 
 /**
@@ -279,7 +280,7 @@ export function timeOffset(tk: f64, rk2: f64, w: f64): f64 {
   const lk = discreteLogAlphaBar(tk);
   const l = lk - dL;
   const below = segmentBelow(tk);
-  if (l <= knotL(below)) return -dL / (knotDl(below) * <f64>knotCount);
+  if (l <= knotL(below)) return -dL / (knotDl(below) * <f64> knotCount);
   let lo = 0;
   let hi = knotCount - 1;
   while (hi - lo > 1) {
@@ -288,7 +289,8 @@ export function timeOffset(tk: f64, rk2: f64, w: f64): f64 {
     else hi = mid;
   }
   const l0 = knotL(lo);
-  return (<f64>(lo + 1) - tk * <f64>knotCount) / <f64>knotCount + (l - l0) / ((knotL(lo + 1) - l0) * <f64>knotCount);
+  return (<f64> (lo + 1) - tk * <f64> knotCount) / <f64> knotCount +
+    (l - l0) / ((knotL(lo + 1) - l0) * <f64> knotCount);
 }
 
 /** d log ᾱ/dt; for vp-discrete, the slope of the segment below t (the side a step moves into). */
@@ -296,7 +298,7 @@ export function dLogAlphaBar(t: f64): f64 {
   if (kind == VP_LINEAR) return -(beta0 + dBeta * t);
   if (kind == VP_COSINE) return (-2.0 * COSINE_K) / Math.tan((1.0 - t) * COSINE_K);
   if (kind == VP_DISCRETE) {
-    return knotDl(segmentBelow(t)) * <f64>knotCount;
+    return knotDl(segmentBelow(t)) * <f64> knotCount;
   }
   return 0.0;
 }

@@ -15,10 +15,22 @@ export const M_EI_SCORE: i32 = 6;
 
 // Constant-step Adams–Bashforth weights, newest first, for orders 0..3.
 const IPNDM = memory.data<f64>([
-  1.0, 0.0, 0.0, 0.0,
-  1.5, -0.5, 0.0, 0.0,
-  23.0 / 12.0, -16.0 / 12.0, 5.0 / 12.0, 0.0,
-  55.0 / 24.0, -59.0 / 24.0, 37.0 / 24.0, -9.0 / 24.0,
+  1.0,
+  0.0,
+  0.0,
+  0.0,
+  1.5,
+  -0.5,
+  0.0,
+  0.0,
+  23.0 / 12.0,
+  -16.0 / 12.0,
+  5.0 / 12.0,
+  0.0,
+  55.0 / 24.0,
+  -59.0 / 24.0,
+  37.0 / 24.0,
+  -9.0 / 24.0,
 ]);
 
 /**
@@ -30,7 +42,7 @@ export function buildRows(method: i32, order: i32, steps: i32, out: usize, quadr
   const w = alloc(8 * 8);
   const ve = sdeKind() == VE;
   for (let k = 0; k < steps; k++) {
-    const row = out + ((<usize>(k * stride)) << 3);
+    const row = out + ((<usize> (k * stride)) << 3);
     for (let j = 0; j < stride; j++) setF(row, j, 0.0);
     const q = k < order ? k : order;
     const aNext = getF(gAlpha, k + 1);
@@ -44,7 +56,7 @@ export function buildRows(method: i32, order: i32, steps: i32, out: usize, quadr
       for (let j = 0; j <= q; j++) setF(row, j + 1, aNext * getF(w, j));
     } else if (method == M_IPNDM) {
       const scale = aNext * getF(sRho, k);
-      for (let j = 0; j <= q; j++) setF(row, j + 1, scale * load<f64>(IPNDM + ((<usize>(q * 4 + j)) << 3)));
+      for (let j = 0; j <= q; j++) setF(row, j + 1, scale * load<f64>(IPNDM + ((<usize> (q * 4 + j)) << 3)));
     } else if (method == M_EULER) {
       const dt = getF(gridTimes, k + 1) - tk;
       setF(row, 0, 1.0 + dt * 0.5 * dLogAlphaBar(tk));

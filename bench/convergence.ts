@@ -46,7 +46,14 @@ export async function loadProblem(model: string, n: number, seed = 1): Promise<P
     reference.set(r.x, b * dim);
   }
   const solve = (x: Float64Array, t0: number, t1: number) =>
-    Float64Array.from(solveProbabilityFlow((y: Float64Array, t: number) => gmmEpsBatch(g, sde, y, t), sde, x, { tStart: t0, tEnd: t1, rtol: 1e-12, atol: 1e-12 }).x);
+    Float64Array.from(
+      solveProbabilityFlow((y: Float64Array, t: number) => gmmEpsBatch(g, sde, y, t), sde, x, {
+        tStart: t0,
+        tEnd: t1,
+        rtol: 1e-12,
+        atol: 1e-12,
+      }).x,
+    );
   return { name: model, dim, n, eps, xT, reference, solve };
 }
 
@@ -67,7 +74,11 @@ export async function endpointError(p: Problem, config: PlanConfig): Promise<num
  * An independent float64 multistep loop whose first r states are exact (reference ODE solution),
  * so only the full-order rows act: isolates the scheme's order from its warm start.
  */
-export function exactStartError(p: Problem, config: PlanConfig, solve: (x: Float64Array, t0: number, t1: number) => Float64Array): number {
+export function exactStartError(
+  p: Problem,
+  config: PlanConfig,
+  solve: (x: Float64Array, t0: number, t1: number) => Float64Array,
+): number {
   const plan = makePlan({ sde: "vp-linear", ...config });
   const r = plan.order;
   let sum = 0;
@@ -149,7 +160,9 @@ if (import.meta.main && Deno.args[0] === "--exact-start") {
       for (const n of long) warmLong.push(await endpointError(p, { method, order, steps: n }));
       console.log(
         `${method}${order}: warm start ${observedOrder(steps, warm).toFixed(2)} (20–100), ` +
-          `${observedOrder(long, warmLong).toFixed(2)} (200–800); exact start ${observedOrder(steps, exact).toFixed(2)} (20–100)`,
+          `${observedOrder(long, warmLong).toFixed(2)} (200–800); exact start ${
+            observedOrder(steps, exact).toFixed(2)
+          } (20–100)`,
       );
     }
   }
@@ -162,6 +175,10 @@ if (import.meta.main && Deno.args[0] === "--exact-start") {
     const errs = [];
     for (const n of steps) errs.push(await endpointError(p, { ...s.config, grid, steps: n }));
     const e10 = await endpointError(p, { ...s.config, grid, steps: 10 });
-    console.log(`${s.label.padEnd(14)} order ${observedOrder(steps, errs).toFixed(2)} (expect ${s.expected})  err@10 ${e10.toExponential(2)}  err@20 ${errs[0].toExponential(2)} err@100 ${errs[5].toExponential(2)}`);
+    console.log(
+      `${s.label.padEnd(14)} order ${observedOrder(steps, errs).toFixed(2)} (expect ${s.expected})  err@10 ${
+        e10.toExponential(2)
+      }  err@20 ${errs[0].toExponential(2)} err@100 ${errs[5].toExponential(2)}`,
+    );
   }
 }

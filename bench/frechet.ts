@@ -104,7 +104,9 @@ export function frechetFromMoments(
   for (let i = 0; i < d; i++) dm += (m1.mean[i] - m2.mean[i]) ** 2;
   const s1 = sqrtm(m1.cov, d);
   const inner = matmul(matmul(s1, m2.cov, d), s1, d);
-  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) inner[i * d + j] = inner[j * d + i] = 0.5 * (inner[i * d + j] + inner[j * d + i]);
+  for (let i = 0; i < d; i++) {
+    for (let j = i + 1; j < d; j++) inner[i * d + j] = inner[j * d + i] = 0.5 * (inner[i * d + j] + inner[j * d + i]);
+  }
   const root = sqrtm(inner, d);
   let tr = 0;
   for (let i = 0; i < d; i++) tr += m1.cov[i * d + i] + m2.cov[i * d + i] - 2 * root[i * d + i];

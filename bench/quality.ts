@@ -139,7 +139,12 @@ for (const m of METHODS) {
   for (const nfe of NFES) {
     const steps = Math.max(1, Math.round(nfe / m.stages));
     const r = await run({ ...m.config, steps, grid: "time-quadratic" });
-    table[m.label][nfe] = { nfe: r.nfe, fd: await fd(r.data), rmse: m.stochastic ? null : rmse(r.data, reference.data), ms: r.ms };
+    table[m.label][nfe] = {
+      nfe: r.nfe,
+      fd: await fd(r.data),
+      rmse: m.stochastic ? null : rmse(r.data, reference.data),
+      ms: r.ms,
+    };
     if (nfe === 5 || nfe === 10) pictures[m.label][nfe] = r.data.slice(0, 8 * D);
     log(`${m.label} NFE ${r.nfe}: FD ${table[m.label][nfe].fd.toFixed(3)}`);
   }
@@ -190,12 +195,16 @@ const png = encodePng(image);
 await Deno.writeFile(new URL(`quality_grid${suffix}.png`, resultsDir), png);
 const label = 110, top = 24;
 const svg = [
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width + label}" height="${image.height + top}" font-family="sans-serif" font-size="13">`,
+  `<svg xmlns="http://www.w3.org/2000/svg" width="${image.width + label}" height="${
+    image.height + top
+  }" font-family="sans-serif" font-size="13">`,
   `<rect width="100%" height="100%" fill="white"/>`,
   `<text x="${label + image.width * 4 / 17}" y="16" text-anchor="middle">5 NFE</text>`,
   `<text x="${label + image.width * 13 / 17}" y="16" text-anchor="middle">10 NFE</text>`,
   ...rows.map((m, r) => `<text x="4" y="${top + 2 + r * 58 + 33}">${m.label}</text>`),
-  `<image x="${label}" y="${top}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${encodeBase64(png)}"/>`,
+  `<image x="${label}" y="${top}" width="${image.width}" height="${image.height}" href="data:image/png;base64,${
+    encodeBase64(png)
+  }"/>`,
   `</svg>`,
 ].join("\n");
 await Deno.writeTextFile(new URL(`quality_grid${suffix}.svg`, resultsDir), svg);
@@ -204,17 +213,35 @@ await Deno.writeTextFile(new URL(`quality_grid${suffix}.svg`, resultsDir), svg);
 const W = 640, H = 400, L = 60, B = 40, R = 150;
 const allFd = Object.values(table).flatMap((c) => Object.values(c).map((x) => x.fd)).concat([floor, ddimLongFd]);
 const lo = Math.log10(Math.min(...allFd) * 0.8), hi = Math.log10(Math.max(...allFd) * 1.2);
-const px = (nfe: number) => L + ((Math.log(nfe) - Math.log(NFES[0])) / (Math.log(NFES[NFES.length - 1]) - Math.log(NFES[0]) || 1)) * (W - L - R);
+const px = (nfe: number) =>
+  L + ((Math.log(nfe) - Math.log(NFES[0])) / (Math.log(NFES[NFES.length - 1]) - Math.log(NFES[0]) || 1)) * (W - L - R);
 const py = (v: number) => H - B - ((Math.log10(v) - lo) / (hi - lo)) * (H - B - 10);
-const colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aa3377"];
+const colors = [
+  "#1f77b4",
+  "#ff7f0e",
+  "#2ca02c",
+  "#d62728",
+  "#9467bd",
+  "#8c564b",
+  "#e377c2",
+  "#7f7f7f",
+  "#bcbd22",
+  "#17becf",
+  "#000000",
+  "#aa3377",
+];
 const plot = [
   `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
   `<rect width="100%" height="100%" fill="white"/>`,
-  `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="10" x2="${L}" y2="${H - B}" stroke="black"/>`,
+  `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="10" x2="${L}" y2="${
+    H - B
+  }" stroke="black"/>`,
   ...NFES.map((n) => `<text x="${px(n)}" y="${H - B + 15}" text-anchor="middle">${n}</text>`),
   `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">NFE</text>`,
   ...[0.5, 1, 2, 5, 10, 20, 50, 100, 200].filter((v) => Math.log10(v) >= lo && Math.log10(v) <= hi).map((v) =>
-    `<text x="${L - 5}" y="${py(v) + 4}" text-anchor="end">${v}</text><line x1="${L}" y1="${py(v)}" x2="${W - R}" y2="${py(v)}" stroke="#ddd"/>`
+    `<text x="${L - 5}" y="${py(v) + 4}" text-anchor="end">${v}</text><line x1="${L}" y1="${py(v)}" x2="${W - R}" y2="${
+      py(v)
+    }" stroke="#ddd"/>`
   ),
   `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">FD vs held-out digits</text>`,
   `<line x1="${L}" y1="${py(floor)}" x2="${W - R}" y2="${py(floor)}" stroke="black" stroke-dasharray="4 3"/>`,
@@ -234,27 +261,40 @@ const f = (v: number) => v.toFixed(2);
 const lines = [
   `# Quality benchmark (MNIST)`,
   ``,
-  `${result.date}${quick ? " (quick)" : ""}: ${N} samples per cell, backend ${backend}, the same x_T (seed ${SEED}) for every method,`,
+  `${result.date}${
+    quick ? " (quick)" : ""
+  }: ${N} samples per cell, backend ${backend}, the same x_T (seed ${SEED}) for every method,`,
   `time-quadratic grid; wall time ${(result.wallSeconds / 60).toFixed(1)} min.`,
   ``,
-  `FD against the 2,000 held-out digits (lower is better). Floor (${floorCount} real training digits, as many as each cell generates): **${f(floor)}**;`,
+  `FD against the 2,000 held-out digits (lower is better). Floor (${floorCount} real training digits, as many as each cell generates): **${
+    f(floor)
+  }**;`,
   `ddim at ${REF_STEPS} steps: **${f(ddimLongFd)}**; tab3 at ${REF_STEPS} steps: ${f(referenceFd)}.`,
   ``,
   `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
   `|---|${"---|".repeat(NFES.length)}`,
-  ...METHODS.map((m) => `| ${m.label} | ${NFES.map((n) => `${f(table[m.label][n].fd)}${table[m.label][n].nfe !== n ? ` (${table[m.label][n].nfe})` : ""}`).join(" | ")} |`),
+  ...METHODS.map((m) =>
+    `| ${m.label} | ${
+      NFES.map((n) => `${f(table[m.label][n].fd)}${table[m.label][n].nfe !== n ? ` (${table[m.label][n].nfe})` : ""}`)
+        .join(" | ")
+    } |`
+  ),
   ``,
   `Endpoint RMSE (per-sample L2 over 784 pixels in [-1, 1]) against tab3 at ${REF_STEPS} steps from the same x_T:`,
   ``,
   `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
   `|---|${"---|".repeat(NFES.length)}`,
-  ...METHODS.filter((m) => !m.stochastic).map((m) => `| ${m.label} | ${NFES.map((n) => f(table[m.label][n].rmse!)).join(" | ")} |`),
+  ...METHODS.filter((m) => !m.stochastic).map((m) =>
+    `| ${m.label} | ${NFES.map((n) => f(table[m.label][n].rmse!)).join(" | ")} |`
+  ),
   ``,
   `tab3 on three grids (FD / RMSE):`,
   ``,
   `| grid | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
   `|---|${"---|".repeat(NFES.length)}`,
-  ...Object.entries(grids).map(([g, c]) => `| ${g} | ${NFES.map((n) => `${f(c[n].fd)} / ${f(c[n].rmse!)}`).join(" | ")} |`),
+  ...Object.entries(grids).map(([g, c]) =>
+    `| ${g} | ${NFES.map((n) => `${f(c[n].fd)} / ${f(c[n].rmse!)}`).join(" | ")} |`
+  ),
   ``,
   `![same noise, each method](quality_grid${suffix}.svg)`,
   ``,

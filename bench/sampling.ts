@@ -48,7 +48,10 @@ for (const name of ["gmm-2d", "gmm-64d"]) {
     for (const nfe of NFES) {
       // ρRK spends `stages` evaluations a step: take the step count whose NFE is closest.
       const steps = Math.max(1, Math.round(nfe / m.stages));
-      accuracy[name][m.label][nfe] = { nfe: steps * m.stages, error: await endpointError(p, { ...m.config, grid: "time-quadratic", steps }) };
+      accuracy[name][m.label][nfe] = {
+        nfe: steps * m.stages,
+        error: await endpointError(p, { ...m.config, grid: "time-quadratic", steps }),
+      };
     }
   }
   console.error(`accuracy on ${name} done`);
@@ -58,7 +61,11 @@ for (const name of ["gmm-2d", "gmm-64d"]) {
 const modelDir = new URL(`../models/${flags.model}/`, import.meta.url);
 const model = await loadModel(modelDir.pathname);
 const manifest = model.manifest;
-const sdeConfig = { sde: manifest.sde.name, betaMin: manifest.sde.betaMin, betaMax: manifest.sde.betaMax } as PlanConfig;
+const sdeConfig = {
+  sde: manifest.sde.name,
+  betaMin: manifest.sde.betaMin,
+  betaMax: manifest.sde.betaMax,
+} as PlanConfig;
 const plan = makePlan({ ...sdeConfig, method: "tab", order: 3, steps: 10 });
 
 function median(xs: number[]): number {
@@ -67,14 +74,20 @@ function median(xs: number[]): number {
 }
 
 /** The download-every-step loop: ε comes back to the CPU after each call and the update runs in JS. */
-async function downloadLoop(session: ortWebGpu.InferenceSession, plan: Plan, n: number): Promise<{ total: number; network: number; update: number }> {
+async function downloadLoop(
+  session: ortWebGpu.InferenceSession,
+  plan: Plan,
+  n: number,
+): Promise<{ total: number; network: number; update: number }> {
   const size = model.sampleSize;
   let x = Float32Array.from(gaussian(1, n * size));
   const ring: Float32Array[] = [];
   let network = 0, update = 0;
   const t0 = performance.now();
   for (let k = 0; k < plan.steps; k++) {
-    const tIn = new Float32Array(n).fill(model.timeInput({ t: plan.timesteps[k], alphaBar: plan.alphaBar[k], rho: plan.rho[k] }));
+    const tIn = new Float32Array(n).fill(
+      model.timeInput({ t: plan.timesteps[k], alphaBar: plan.alphaBar[k], rho: plan.rho[k] }),
+    );
     const n0 = performance.now();
     const out = await session.run({
       [manifest.inputs.x]: new ortWebGpu.Tensor("float32", x, [n, ...manifest.sampleShape]),
@@ -151,19 +164,32 @@ const result = {
   sideBySide,
 };
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.json`, import.meta.url), JSON.stringify(result, null, 2) + "\n");
+await Deno.writeTextFile(
+  new URL(`./results/sampling${quick ? "-quick" : ""}.json`, import.meta.url),
+  JSON.stringify(result, null, 2) + "\n",
+);
 
-const e = (v: { nfe: number; error: number }, nfe: number) => `${v.error.toExponential(1)}${v.nfe !== nfe ? ` (${v.nfe})` : ""}`;
+const e = (v: { nfe: number; error: number }, nfe: number) =>
+  `${v.error.toExponential(1)}${v.nfe !== nfe ? ` (${v.nfe})` : ""}`;
 const lines = [
   `# Sampling benchmark`,
   ``,
-  `${result.date}${quick ? " (quick)" : ""}. Endpoint error: RMS over samples of ‖x − x_ref‖ at t = ε, x_ref from the adaptive`,
+  `${result.date}${
+    quick ? " (quick)" : ""
+  }. Endpoint error: RMS over samples of ‖x − x_ref‖ at t = ε, x_ref from the adaptive`,
   `reference ODE solver (tolerance 1e-12), float64 loop, time-quadratic grid. ρRK runs round(NFE/stages) steps (actual NFE in brackets where it differs).`,
   ``,
 ];
 for (const [name, rows] of Object.entries(accuracy)) {
-  lines.push(`**${name}**`, ``, `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`, `|---|${"---|".repeat(NFES.length)}`);
-  for (const [label, errs] of Object.entries(rows)) lines.push(`| ${label} | ${NFES.map((n) => e(errs[n], n)).join(" | ")} |`);
+  lines.push(
+    `**${name}**`,
+    ``,
+    `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
+    `|---|${"---|".repeat(NFES.length)}`,
+  );
+  for (const [label, errs] of Object.entries(rows)) {
+    lines.push(`| ${label} | ${NFES.map((n) => e(errs[n], n)).join(" | ")} |`);
+  }
   lines.push(``);
 }
 lines.push(
@@ -171,14 +197,18 @@ lines.push(
   ``,
   `| backend | network (ms/step) | update (ms/step) | whole run (ms) |`,
   `|---|---|---|---|`,
-  ...Object.entries(perStep).map(([b, t]) => `| ${b} | ${t.network.toFixed(2)} | ${t.update.toFixed(3)} | ${t.total.toFixed(1)} |`),
+  ...Object.entries(perStep).map(([b, t]) =>
+    `| ${b} | ${t.network.toFixed(2)} | ${t.update.toFixed(3)} | ${t.total.toFixed(1)} |`
+  ),
   ``,
   `GPU-resident loop vs a loop that downloads ε and updates on the CPU every step (same WebGPU device, interleaved runs):`,
   ``,
   `| batch | resident (ms) | download each step (ms) | download / resident | sampler GPU peak (bytes) = × one x | readbacks |`,
   `|---|---|---|---|---|---|`,
   ...sideBySide.map((s) =>
-    `| ${s.n} | ${s.residentMs.toFixed(1)} | ${s.downloadMs.toFixed(1)} | ${s.ratio.toFixed(2)}× | ${s.gpuPeakBytes} = ${(s.gpuPeakBytes / s.stateBytes).toFixed(2)} | ${s.readbacks} |`
+    `| ${s.n} | ${s.residentMs.toFixed(1)} | ${s.downloadMs.toFixed(1)} | ${
+      s.ratio.toFixed(2)
+    }× | ${s.gpuPeakBytes} = ${(s.gpuPeakBytes / s.stateBytes).toFixed(2)} | ${s.readbacks} |`
   ),
   ``,
 );

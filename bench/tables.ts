@@ -94,17 +94,24 @@ const lines = [
   `| compile module | ${f(compile.median)} (${f(compile.min)}) |`,
   `| instantiate | ${f(instantiate.median)} (${f(instantiate.min)}) |`,
   ...builds.map((b, i) =>
-    `| tab r=3, ${b.steps} steps: makePlan (validate + WASM + JS arrays) / engine only | ${f(b.median)} (${f(b.min)}) / ${f(rawBuilds[i].median)} (${f(rawBuilds[i].min)}) |`
+    `| tab r=3, ${b.steps} steps: makePlan (validate + WASM + JS arrays) / engine only | ${f(b.median)} (${
+      f(b.min)
+    }) / ${f(rawBuilds[i].median)} (${f(rawBuilds[i].min)}) |`
   ),
   ``,
   `Worst relative error against the 30-digit reference (entries below 1e-2 may pass on ≤ 1e-15 absolute; "off" counts entries outside tolerance):`,
   ``,
-  `| sde | ${["timesteps", "alphaBar", "rho", "ddim", "tab", "rhoab", "logrho", "ipndm", "euler", "ei-score", "sddim", "rhork"].join(" | ")} |`,
+  `| sde | ${
+    ["timesteps", "alphaBar", "rho", "ddim", "tab", "rhoab", "logrho", "ipndm", "euler", "ei-score", "sddim", "rhork"]
+      .join(" | ")
+  } |`,
   `|---|${"---|".repeat(12)}`,
   ...Object.entries(accuracy).map(([sde, acc]) =>
     `| ${sde} | ${
       ["timesteps", "alphaBar", "rho", "ddim", "tab", "rhoab", "logrho", "ipndm", "euler", "ei-score", "sddim", "rhork"]
-        .map((k) => acc[k] ? `${acc[k].maxRel.toExponential(1)}${acc[k].failures ? ` (${acc[k].failures} off)` : ""}` : "–")
+        .map((k) =>
+          acc[k] ? `${acc[k].maxRel.toExponential(1)}${acc[k].failures ? ` (${acc[k].failures} off)` : ""}` : "–"
+        )
         .join(" | ")
     } |`
   ),

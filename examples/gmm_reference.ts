@@ -6,13 +6,7 @@
  * Reads the mixture and SDE from models/gmm-2d/model.json (no ONNX involved), solves the ODE from
  * x_T at T to ε in float64 with the adaptive Dormand–Prince solver, and prints the endpoint.
  */
-import {
-  gmmEps,
-  gmmFromSpec,
-  gmmResponsibilities,
-  referenceSde,
-  solveProbabilityFlow,
-} from "../src/reference/mod.ts";
+import { gmmEps, gmmFromSpec, gmmResponsibilities, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
 
 const manifestUrl = new URL("../models/gmm-2d/model.json", import.meta.url);
 const manifest = JSON.parse(await Deno.readTextFile(manifestUrl));
@@ -22,9 +16,7 @@ const tStart: number = manifest.tStart;
 const tEnd: number = manifest.tEnd;
 
 const args = Deno.args.map(Number);
-const xT = args.length === gmm.d && args.every(Number.isFinite)
-  ? args
-  : [0.8, -0.3];
+const xT = args.length === gmm.d && args.every(Number.isFinite) ? args : [0.8, -0.3];
 
 const eps = (x: Float64Array, t: number) => gmmEps(gmm, sde, x, t);
 const started = performance.now();
@@ -43,8 +35,7 @@ const check = solveProbabilityFlow(eps, sde, xT, {
 });
 const diff = Math.max(...r.x.map((v, i) => Math.abs(v - check.x[i])));
 
-const fmt = (v: ArrayLike<number>) =>
-  `[${Array.from(v, (u) => u.toPrecision(15)).join(", ")}]`;
+const fmt = (v: ArrayLike<number>) => `[${Array.from(v, (u) => u.toPrecision(15)).join(", ")}]`;
 console.log(
   `model      ${manifest.name} (${manifest.sde.name}, K = ${gmm.k}, D = ${gmm.d})`,
 );
@@ -59,7 +50,5 @@ console.log(`check      |x_ε(1e-12) − x_ε(1e-13)| = ${diff.toExponential(2)}
 const resp = gmmResponsibilities(gmm, sde, r.x, tEnd);
 const k = resp.indexOf(Math.max(...resp));
 console.log(
-  `component  ${k} (posterior ${resp[k].toFixed(6)}), mean ${
-    fmt(gmm.means.subarray(k * gmm.d, (k + 1) * gmm.d))
-  }`,
+  `component  ${k} (posterior ${resp[k].toFixed(6)}), mean ${fmt(gmm.means.subarray(k * gmm.d, (k + 1) * gmm.d))}`,
 );

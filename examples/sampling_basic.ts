@@ -14,8 +14,7 @@ import { sample } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { MethodName } from "../src/plan/types.ts";
 
-const [backend = "auto", method = "tab", stepsArg = "10", nArg = "500"] =
-  Deno.args;
+const [backend = "auto", method = "tab", stepsArg = "10", nArg = "500"] = Deno.args;
 const steps = Number(stepsArg), n = Number(nArg);
 
 const model = await loadModel(new URL("../models/gmm-2d/", import.meta.url));
@@ -44,12 +43,10 @@ try {
   if (result.backendReason) console.log(`  backend: ${result.backendReason}`);
   const t = result.timings;
   console.log(
-    `  ${t.total.toFixed(0)} ms total: network ${
-      t.network.toFixed(0)
-    }, update ${t.update.toFixed(0)}, readback ${t.readback.toFixed(0)}` +
-      (result.gpu
-        ? `; GPU peak ${result.gpu.peakBytes} bytes, ${result.gpu.readbacks} readback`
-        : ""),
+    `  ${t.total.toFixed(0)} ms total: network ${t.network.toFixed(0)}, update ${t.update.toFixed(0)}, readback ${
+      t.readback.toFixed(0)
+    }` +
+      (result.gpu ? `; GPU peak ${result.gpu.peakBytes} bytes, ${result.gpu.readbacks} readback` : ""),
   );
 
   // text scatter plot over the model's data range
@@ -85,9 +82,7 @@ try {
   console.log("  component   weight   sampled");
   gmm.weights.forEach((w, k) =>
     console.log(
-      `  ${k}           ${(w / total).toFixed(3)}    ${
-        (counts[k] / n).toFixed(3)
-      }`,
+      `  ${k}           ${(w / total).toFixed(3)}    ${(counts[k] / n).toFixed(3)}`,
     )
   );
 } finally {

@@ -9,6 +9,8 @@ console.log(`NFE ${plan.nfe}; the network is evaluated at t =`, plan.evalTimes.m
 plan.rows.forEach((row, k) => {
   const [xCoef, ...c] = row;
   console.log(
-    `step ${k}: t ${plan.timesteps[k].toFixed(4)} → ${plan.timesteps[k + 1].toFixed(4)}  x·${xCoef.toFixed(6)}  ε weights ${c.map((v) => v.toFixed(6)).join(", ")}`,
+    `step ${k}: t ${plan.timesteps[k].toFixed(4)} → ${plan.timesteps[k + 1].toFixed(4)}  x·${
+      xCoef.toFixed(6)
+    }  ε weights ${c.map((v) => v.toFixed(6)).join(", ")}`,
   );
 });

@@ -70,14 +70,11 @@ Deno.test("gaussian noise: moments, streams differ, offsets and batch size do no
 /** A 1-step plan whose update keeps x_T (row [1, 0]) or replaces it by step noise (row [0, 0], noise 1). */
 function identityPlan(kind: "prior" | "step"): Plan {
   const p = makePlan({ method: "ddim", steps: 1 });
-  return kind === "prior"
-    ? { ...p, rows: [[1, 0]] }
-    : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] };
+  return kind === "prior" ? { ...p, rows: [[1, 0]] } : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] };
 }
 
 Deno.test({
-  name:
-    "same seed ⇒ same noise on webgpu, wasm and the float64 CPU loop (prior and step streams)",
+  name: "same seed ⇒ same noise on webgpu, wasm and the float64 CPU loop (prior and step streams)",
   ignore: !hasGpu,
   sanitizeOps: false,
   sanitizeResources: false,

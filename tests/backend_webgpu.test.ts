@@ -5,16 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { AbortError, ConfigError, ModelError } from "../src/errors.ts";
-import {
-  gpuBufferStats,
-  ortWebGpu as ort,
-  probeAdapter,
-} from "../src/backends/mod.ts";
+import { gpuBufferStats, ortWebGpu as ort, probeAdapter } from "../src/backends/mod.ts";
 import { loadModel, type Model } from "../src/model/mod.ts";
-import {
-  gaussianModel,
-  type GaussianModelOptions,
-} from "../src/model/synthetic.ts";
+import { gaussianModel, type GaussianModelOptions } from "../src/model/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { PlanConfig } from "../src/plan/config.ts";
@@ -63,8 +56,7 @@ function assertNoLiveBuffers(what: string): void {
 }
 
 Deno.test({
-  name:
-    "webgpu: exactly one readback per run, after the last step; no CPU copy inside the loop",
+  name: "webgpu: exactly one readback per run, after the last step; no CPU copy inside the loop",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -177,16 +169,12 @@ Deno.test({
         const d = scaledDiff(gpu.data, cpu.data);
         assert.ok(
           d <= 1e-4,
-          `${name} ${JSON.stringify(cfg)}: scaled difference ${
-            d.toExponential(2)
-          }`,
+          `${name} ${JSON.stringify(cfg)}: scaled difference ${d.toExponential(2)}`,
         );
         const r = relDiff(gpu.data, cpu.data);
         assert.ok(
           r <= 1e-3,
-          `${name} ${JSON.stringify(cfg)}: elementwise relative difference ${
-            r.toExponential(2)
-          }`,
+          `${name} ${JSON.stringify(cfg)}: elementwise relative difference ${r.toExponential(2)}`,
         );
       }
     } finally {
@@ -197,8 +185,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "webgpu: abort stops the loop, raises AbortError and frees every buffer",
+  name: "webgpu: abort stops the loop, raises AbortError and frees every buffer",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -219,8 +206,7 @@ Deno.test({
             if (p.step === 3) ac.abort("enough");
           },
         }),
-        (e: unknown) =>
-          e instanceof AbortError && /enough/.test((e as Error).message),
+        (e: unknown) => e instanceof AbortError && /enough/.test((e as Error).message),
       );
       assert.equal(steps, 3);
       assertNoLiveBuffers("after abort mid-loop");
@@ -248,8 +234,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "webgpu and wasm: wrong output shape, NaN output, missing inputs are typed errors and leak nothing",
+  name: "webgpu and wasm: wrong output shape, NaN output, missing inputs are typed errors and leak nothing",
   ...opts,
   async fn() {
     const plan = makePlan({ method: "tab", order: 2, steps: 6 });
@@ -348,8 +333,7 @@ Deno.test({
           backend,
           conditioning: { label: [1, 2, 3] },
         }),
-        (e: unknown) =>
-          e instanceof ConfigError && e.field === "conditioning.label",
+        (e: unknown) => e instanceof ConfigError && e.field === "conditioning.label",
       );
       await noNull.dispose();
       assertNoLiveBuffers(`${backend}: missing inputs`);
@@ -358,8 +342,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "webgpu: the live-buffer count returns to zero after many runs; peak bytes as allocated",
+  name: "webgpu: the live-buffer count returns to zero after many runs; peak bytes as allocated",
   ...opts,
   async fn() {
     const model = await loadModel(new URL("gmm-2d/", MODELS));
@@ -379,9 +362,7 @@ Deno.test({
         const pad = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
         const L = n * 2;
         const xs = plan.method === "rhork" ? 2 : 1;
-        const eps = plan.method === "rhork"
-          ? plan.stages![0].length
-          : plan.rows[0].length - 1;
+        const eps = plan.method === "rhork" ? plan.stages![0].length : plan.rows[0].length - 1;
         const expected = xs * pad(4 * L) + pad(4 * L * eps) + 16 + 32 + 176 +
           16 + pad(4 * L + 16);
         assert.equal(r.gpu?.peakBytes, expected, `run ${i}`);
@@ -400,8 +381,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "webgpu: classifier-free guidance is one batched call of size 2n and matches the exact guided ε",
+  name: "webgpu: classifier-free guidance is one batched call of size 2n and matches the exact guided ε",
   ...opts,
   async fn() {
     const shift = 0.3, w = 2.5;
@@ -464,8 +444,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "webgpu: x0-, v- and score-prediction networks give the ε-network's samples",
+  name: "webgpu: x0-, v- and score-prediction networks give the ε-network's samples",
   ...opts,
   async fn() {
     const plan = makePlan({ method: "tab", order: 2, steps: 8 });

@@ -24,8 +24,7 @@ declare const document: any;
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../", import.meta.url).pathname;
-const SCREENSHOT =
-  new URL("../examples/browser/screenshot.png", import.meta.url).pathname;
+const SCREENSHOT = new URL("../examples/browser/screenshot.png", import.meta.url).pathname;
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -143,9 +142,7 @@ function canvasStats(page: Page): Promise<CanvasStats> {
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? s[s.length >> 1]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** Images like MNIST digits (or the gmm-image stripes): dark background, some bright strokes, smooth. */
@@ -181,8 +178,7 @@ async function generate(page: Page): Promise<string> {
 }
 
 Deno.test({
-  name:
-    "browser demo: builds, samples in headless Chromium, reports errors by field",
+  name: "browser demo: builds, samples in headless Chromium, reports errors by field",
   ignore: !haveChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -225,9 +221,7 @@ Deno.test({
       );
 
       server = await serveDir({ root: out });
-      const wasm = [...Deno.readDirSync(out)].find((e) =>
-        e.name.endsWith(".wasm")
-      )!.name;
+      const wasm = [...Deno.readDirSync(out)].find((e) => e.name.endsWith(".wasm"))!.name;
       const head = await fetch(server.url + wasm, { method: "HEAD" });
       assert.equal(head.headers.get("content-type"), "application/wasm");
       const missing = await fetch(server.url + "no-such-file.js");
@@ -324,9 +318,7 @@ Deno.test({
         caret: "hide",
       });
       console.log(
-        `  run 1: ${backend1} in ${
-          (ms1 / 1000).toFixed(1)
-        } s — ${result1}\n  canvas: ${JSON.stringify(stats1)}`,
+        `  run 1: ${backend1} in ${(ms1 / 1000).toFixed(1)} s — ${result1}\n  canvas: ${JSON.stringify(stats1)}`,
       );
       assertLooksLikeImages(stats1, `run 1 (${backend1})`);
 
@@ -398,9 +390,7 @@ Deno.test({
       const stats3 = await canvasStats(page);
       assertLooksLikeImages(stats3, "run 3 (wasm)");
       console.log(
-        `  run 3: wasm in ${(ms3 / 1000).toFixed(1)} s — canvas: ${
-          JSON.stringify(stats3)
-        }`,
+        `  run 3: wasm in ${(ms3 / 1000).toFixed(1)} s — canvas: ${JSON.stringify(stats3)}`,
       );
 
       assert.deepEqual(

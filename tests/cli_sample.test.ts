@@ -18,7 +18,24 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 }
 
 Deno.test("--out-json - keeps stdout to the JSON samples; progress goes to stderr", async () => {
-  const r = await run(["--model", "models/gmm-2d", "--method", "tab", "--order", "2", "--steps", "6", "--n", "5", "--seed", "3", "--backend", "wasm", "--out-json", "-"]);
+  const r = await run([
+    "--model",
+    "models/gmm-2d",
+    "--method",
+    "tab",
+    "--order",
+    "2",
+    "--steps",
+    "6",
+    "--n",
+    "5",
+    "--seed",
+    "3",
+    "--backend",
+    "wasm",
+    "--out-json",
+    "-",
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const json = JSON.parse(r.stdout);
   assert.deepEqual(json.shape, [5, 2]);
@@ -32,19 +49,79 @@ Deno.test("--init replaces x_T; the same init gives the same samples whatever th
   const dir = await Deno.makeTempDir();
   const init = { shape: [3, 2], data: [0.1, -0.5, 1.2, 0.3, -1.1, 0.7] };
   await Deno.writeTextFile(`${dir}/init.json`, JSON.stringify(init));
-  const a = await run(["--model", "models/gmm-2d", "--steps", "5", "--n", "3", "--seed", "1", "--backend", "wasm", "--init", `${dir}/init.json`, "--out-json", `${dir}/a.json`]);
-  const b = await run(["--model", "models/gmm-2d", "--steps", "5", "--n", "3", "--seed", "99", "--backend", "wasm", "--init", `${dir}/init.json`, "--out-json", `${dir}/b.json`]);
+  const a = await run([
+    "--model",
+    "models/gmm-2d",
+    "--steps",
+    "5",
+    "--n",
+    "3",
+    "--seed",
+    "1",
+    "--backend",
+    "wasm",
+    "--init",
+    `${dir}/init.json`,
+    "--out-json",
+    `${dir}/a.json`,
+  ]);
+  const b = await run([
+    "--model",
+    "models/gmm-2d",
+    "--steps",
+    "5",
+    "--n",
+    "3",
+    "--seed",
+    "99",
+    "--backend",
+    "wasm",
+    "--init",
+    `${dir}/init.json`,
+    "--out-json",
+    `${dir}/b.json`,
+  ]);
   assert.equal(a.code, 0, a.stderr);
   assert.equal(b.code, 0, b.stderr);
-  assert.deepEqual(JSON.parse(await Deno.readTextFile(`${dir}/a.json`)), JSON.parse(await Deno.readTextFile(`${dir}/b.json`)));
-  const c = await run(["--model", "models/gmm-2d", "--steps", "5", "--n", "3", "--seed", "1", "--backend", "wasm", "--out-json", `${dir}/c.json`]);
+  assert.deepEqual(
+    JSON.parse(await Deno.readTextFile(`${dir}/a.json`)),
+    JSON.parse(await Deno.readTextFile(`${dir}/b.json`)),
+  );
+  const c = await run([
+    "--model",
+    "models/gmm-2d",
+    "--steps",
+    "5",
+    "--n",
+    "3",
+    "--seed",
+    "1",
+    "--backend",
+    "wasm",
+    "--out-json",
+    `${dir}/c.json`,
+  ]);
   assert.equal(c.code, 0, c.stderr);
-  assert.notDeepEqual(JSON.parse(await Deno.readTextFile(`${dir}/c.json`)), JSON.parse(await Deno.readTextFile(`${dir}/a.json`)));
+  assert.notDeepEqual(
+    JSON.parse(await Deno.readTextFile(`${dir}/c.json`)),
+    JSON.parse(await Deno.readTextFile(`${dir}/a.json`)),
+  );
 });
 
 Deno.test("PNG output for image-shaped models", async () => {
   const dir = await Deno.makeTempDir();
-  const r = await run(["--model", "models/gmm-image", "--steps", "4", "--n", "4", "--backend", "wasm", "--out", `${dir}/s.png`]);
+  const r = await run([
+    "--model",
+    "models/gmm-image",
+    "--steps",
+    "4",
+    "--n",
+    "4",
+    "--backend",
+    "wasm",
+    "--out",
+    `${dir}/s.png`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const png = await Deno.readFile(`${dir}/s.png`);
   assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
@@ -54,8 +131,14 @@ Deno.test("usage errors: exit 2 and one stderr line naming the flag", async () =
   const dir = await Deno.makeTempDir();
   await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify({ shape: [2, 3], data: [1, 2, 3, 4, 5, 6] }));
   const cases: [string[], RegExp][] = [
-    [["--model", "models/gmm-2d", "--n", "2", "--init", `${dir}/bad.json`, "--out-json", "-"], /^error: --init: shape must be \[2,2\]/],
-    [["--model", "models/gmm-2d", "--steps", "0", "--out-json", "-"], /^error: --steps: must be an integer in \[1, 10000\]/],
+    [
+      ["--model", "models/gmm-2d", "--n", "2", "--init", `${dir}/bad.json`, "--out-json", "-"],
+      /^error: --init: shape must be \[2,2\]/,
+    ],
+    [
+      ["--model", "models/gmm-2d", "--steps", "0", "--out-json", "-"],
+      /^error: --steps: must be an integer in \[1, 10000\]/,
+    ],
     [["--model", "models/gmm-2d", "--method", "dpm", "--out-json", "-"], /^error: --method: must be one of/],
     [["--model", "models/gmm-2d", "--backend", "cuda", "--out-json", "-"], /^error: --backend:/],
     [["--model", "models/gmm-2d", "--out", `${dir}/x.png`], /^error: --out: a PNG needs image-shaped samples/],

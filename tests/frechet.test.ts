@@ -8,7 +8,9 @@ function randomSpd(d: number, seed: number): Float64Array {
   const r = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648) - 0.5;
   const a = Float64Array.from({ length: d * d }, r);
   const m = new Float64Array(d * d);
-  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) m[i * d + j] += a[i * d + k] * a[j * d + k];
+  for (let i = 0; i < d; i++) {
+    for (let j = 0; j < d; j++) for (let k = 0; k < d; k++) m[i * d + j] += a[i * d + k] * a[j * d + k];
+  }
   for (let i = 0; i < d; i++) m[i * d + i] += 0.1;
   return m;
 }
@@ -41,7 +43,10 @@ Deno.test("diagonal Gaussians: FD = ‖Δμ‖² + Σ (s₁ − s₂)²", () => 
   }
   let expected = 0;
   for (let i = 0; i < d; i++) expected += (mean1[i] - mean2[i]) ** 2 + (s1[i] - s2[i]) ** 2;
-  assertClose(frechetFromMoments({ mean: mean1, cov: cov1 }, { mean: mean2, cov: cov2 }, d), expected, { rel: 1e-12, what: "FD" });
+  assertClose(frechetFromMoments({ mean: mean1, cov: cov1 }, { mean: mean2, cov: cov2 }, d), expected, {
+    rel: 1e-12,
+    what: "FD",
+  });
 });
 
 Deno.test("FD of a distribution with itself is zero; commuting covariances give the closed form", () => {

@@ -17,13 +17,65 @@ function rng(seed: number): () => number {
 }
 
 const HOSTILE: unknown[] = [
-  NaN, Infinity, -Infinity, -0, 0, 1, -1, 1e-320, 5e-324, 1e308, -1e308, 0.5, 2, 3, 4, 7, 10, 10000, 10001,
-  1e-3, 0.9946, 0.99999999, 1 + 1e-16, "", "10", "tab", "vp-linear", null, undefined, true, [], [1], {},
-  [1, 0.5], [0.9, 0.5, 0.1], { length: 3 }, "__proto__", Symbol.iterator,
+  NaN,
+  Infinity,
+  -Infinity,
+  -0,
+  0,
+  1,
+  -1,
+  1e-320,
+  5e-324,
+  1e308,
+  -1e308,
+  0.5,
+  2,
+  3,
+  4,
+  7,
+  10,
+  10000,
+  10001,
+  1e-3,
+  0.9946,
+  0.99999999,
+  1 + 1e-16,
+  "",
+  "10",
+  "tab",
+  "vp-linear",
+  null,
+  undefined,
+  true,
+  [],
+  [1],
+  {},
+  [1, 0.5],
+  [0.9, 0.5, 0.1],
+  { length: 3 },
+  "__proto__",
+  Symbol.iterator,
 ];
 const KEYS = [
-  "sde", "betaMin", "betaMax", "sigmaMin", "sigmaMax", "alphasCumprod", "tStart", "tEnd", "grid", "kappa",
-  "timesteps", "method", "order", "rk", "lambda", "steps", "bogus", "__proto__", "constructor",
+  "sde",
+  "betaMin",
+  "betaMax",
+  "sigmaMin",
+  "sigmaMax",
+  "alphasCumprod",
+  "tStart",
+  "tEnd",
+  "grid",
+  "kappa",
+  "timesteps",
+  "method",
+  "order",
+  "rk",
+  "lambda",
+  "steps",
+  "bogus",
+  "__proto__",
+  "constructor",
 ];
 const NAMES: Record<string, unknown[]> = {
   sde: ["vp-linear", "vp-cosine", "vp-discrete", "ve"],
@@ -78,7 +130,12 @@ Deno.test("5,000 random and hostile configs: typed error or finite plan, never a
     const nKeys = Math.floor(r() * 7);
     for (let k = 0; k < nKeys; k++) {
       const key = KEYS[Math.floor(r() * (r() < 0.95 ? KEYS.length - 3 : KEYS.length))];
-      Object.defineProperty(config, key, { value: randomValue(r, key), enumerable: true, configurable: true, writable: true });
+      Object.defineProperty(config, key, {
+        value: randomValue(r, key),
+        enumerable: true,
+        configurable: true,
+        writable: true,
+      });
     }
     // Bias towards configs that may be valid: often fill in a coherent SDE + method.
     if (r() < 0.4) delete config.bogus;

@@ -1,15 +1,9 @@
 /** The `deno task gmm` command line (tools/gmm/build.ts): bad flags exit 2 naming the flag; good runs write the model. */
 import assert from "node:assert/strict";
-import {
-  buildGmmArtifacts,
-  parseBuildArgs,
-  readSpecFile,
-  UsageError,
-} from "../tools/gmm/build.ts";
+import { buildGmmArtifacts, parseBuildArgs, readSpecFile, UsageError } from "../tools/gmm/build.ts";
 
 const BUILD = new URL("../tools/gmm/build.ts", import.meta.url).pathname;
-const SPEC =
-  new URL("../tools/gmm/specs/gmm-2d.json", import.meta.url).pathname;
+const SPEC = new URL("../tools/gmm/specs/gmm-2d.json", import.meta.url).pathname;
 
 async function cli(args: string[]) {
   const out = await new Deno.Command(Deno.execPath(), {

@@ -4,17 +4,8 @@
  * wasm) to the exact ε computed in float64 from the manifest's own `gmm` and `sde` keys.
  */
 import assert from "node:assert/strict";
-import {
-  gmmEpsBatch,
-  gmmFromSpec,
-  referenceSde,
-  seededRng,
-} from "../src/reference/mod.ts";
-import {
-  buildShipped,
-  REPO_ROOT,
-  SHIPPED_GMM_MODELS,
-} from "../tools/gmm/shipped.ts";
+import { gmmEpsBatch, gmmFromSpec, referenceSde, seededRng } from "../src/reference/mod.ts";
+import { buildShipped, REPO_ROOT, SHIPPED_GMM_MODELS } from "../tools/gmm/shipped.ts";
 import { createWasmSession, runGmmModel } from "../tools/gmm/ort_eval.ts";
 
 const REBUILD_HINT = "run `deno task gmm:all` and commit the result";
@@ -71,9 +62,7 @@ for (const m of SHIPPED_GMM_MODELS) {
       );
       const x = Array.from({ length: b * g.d }, () => 1.5 * rng.normal());
       const round = (v: number[]) =>
-        m.dtype === "float32"
-          ? Float64Array.from(Float32Array.from(v))
-          : Float64Array.from(v);
+        m.dtype === "float32" ? Float64Array.from(Float32Array.from(v)) : Float64Array.from(v);
       const got = await runGmmModel(
         session,
         m.dtype,

@@ -25,9 +25,7 @@ const SDES: ReferenceSdeSpec[] = [
 const TOL: Record<GmmDtype, number> = { float32: 2e-5, float64: 1e-12 };
 
 const round = (dtype: GmmDtype, v: ArrayLike<number>) =>
-  dtype === "float32"
-    ? Float64Array.from(Float32Array.from(v))
-    : Float64Array.from(v);
+  dtype === "float32" ? Float64Array.from(Float32Array.from(v)) : Float64Array.from(v);
 
 /** Random test points: times from ε to T (biased to small t, endpoints included) and x on and off the data manifold. */
 function testPoints(
@@ -97,9 +95,7 @@ for (const specName of SPECS) {
           const want = gmmEpsBatch(gmm, sde, xIn, tIn);
           const err = worstRelativeError(got, want, gmm.d);
           console.log(
-            `  ${specName} ${sde.name} ${dtype}: worst relative error ${
-              err.toExponential(2)
-            } over ${n} points`,
+            `  ${specName} ${sde.name} ${dtype}: worst relative error ${err.toExponential(2)} over ${n} points`,
           );
           assert.ok(
             err <= TOL[dtype],

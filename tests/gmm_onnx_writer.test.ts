@@ -1,17 +1,9 @@
 /** The ONNX writer (src/onnx): protobuf wire encoding, and models that onnxruntime-web loads and runs. */
 import assert from "node:assert/strict";
-import {
-  checkGraph,
-  encodeModel,
-  encodeTensor,
-  GraphBuilder,
-  type ModelSpec,
-  ProtoWriter,
-} from "../src/onnx/mod.ts";
+import { checkGraph, encodeModel, encodeTensor, GraphBuilder, type ModelSpec, ProtoWriter } from "../src/onnx/mod.ts";
 import { createWasmSession, ort } from "../tools/gmm/ort_eval.ts";
 
-const hex = (b: Uint8Array) =>
-  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 
 /** A tiny independent wire-format reader: field number → list of raw values (bigint or bytes). */
 function decode(bytes: Uint8Array): Map<number, (bigint | Uint8Array)[]> {
@@ -58,8 +50,7 @@ function decode(bytes: Uint8Array): Map<number, (bigint | Uint8Array)[]> {
   assert.equal(i, bytes.length);
   return out;
 }
-const text = (v: bigint | Uint8Array) =>
-  new TextDecoder().decode(v as Uint8Array);
+const text = (v: bigint | Uint8Array) => new TextDecoder().decode(v as Uint8Array);
 
 Deno.test("protobuf: varints, negative int64, fixed32/64, strings, packed", () => {
   const w = new ProtoWriter();
@@ -167,9 +158,7 @@ Deno.test("model: ModelProto fields decode back (ir_version, opset, graph, metad
     decode(input.get(2)![0] as Uint8Array).get(1)![0] as Uint8Array,
   );
   assert.deepEqual(tensorType.get(1), [11n]);
-  const dims = decode(tensorType.get(2)![0] as Uint8Array).get(1)!.map((d) =>
-    decode(d as Uint8Array)
-  );
+  const dims = decode(tensorType.get(2)![0] as Uint8Array).get(1)!.map((d) => decode(d as Uint8Array));
   assert.equal(text(dims[0].get(2)![0]), "batch");
   assert.deepEqual(dims[1].get(1), [3n]);
   // Deterministic.

@@ -25,9 +25,7 @@ export function assertClose(
       (Math.abs(expected) < smallBelow && Math.abs(actual - expected) <= abs));
   assert.ok(
     ok,
-    `${what}: ${actual} vs ${expected} (rel ${
-      relErr(actual, expected).toExponential(2)
-    })`,
+    `${what}: ${actual} vs ${expected} (rel ${relErr(actual, expected).toExponential(2)})`,
   );
 }
 

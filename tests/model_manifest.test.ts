@@ -175,8 +175,7 @@ Deno.test("prediction types convert to ε exactly (x0, v, score), for VP and VE 
 });
 
 Deno.test({
-  name:
-    "loadModel: directory, model.json, .onnx file, file: URL, http URL (fetch), bytes + manifest",
+  name: "loadModel: directory, model.json, .onnx file, file: URL, http URL (fetch), bytes + manifest",
   ...opts,
   async fn() {
     const dir = new URL(".", GMM2D).pathname;
@@ -244,8 +243,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "loadModel: unreadable paths, bad JSON, missing ONNX, corrupt ONNX are ModelErrors naming the key",
+  name: "loadModel: unreadable paths, bad JSON, missing ONNX, corrupt ONNX are ModelErrors naming the key",
   ...opts,
   async fn() {
     await assert.rejects(
@@ -265,8 +263,7 @@ Deno.test({
       );
       await assert.rejects(
         loadModel(tmp),
-        (e: unknown) =>
-          e instanceof ModelError && e.field === "onnx" && e.model === "lost",
+        (e: unknown) => e instanceof ModelError && e.field === "onnx" && e.model === "lost",
       );
       await Deno.writeTextFile(
         `${tmp}/model.json`,
@@ -279,8 +276,7 @@ Deno.test({
       const m = await loadModel(tmp);
       await assert.rejects(
         m.session("wasm"),
-        (e: unknown) =>
-          e instanceof ModelError && e.field === "onnx" && e.model === "junk",
+        (e: unknown) => e instanceof ModelError && e.field === "onnx" && e.model === "junk",
       );
       await m.dispose();
       await Deno.writeTextFile(
@@ -298,8 +294,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    "extra inputs: broadcasting, per-sample values, null fallback, guidance halves, typed errors",
+  name: "extra inputs: broadcasting, per-sample values, null fallback, guidance halves, typed errors",
   ...opts,
   async fn() {
     const syn = gaussianModel({ label: { shift: 1 } });
@@ -350,23 +345,19 @@ Deno.test({
     ]);
     assert.throws(
       () => m.extraFeeds("wasm", 2, { label: 1 }),
-      (e: unknown) =>
-        e instanceof ConfigError && e.field === "conditioning.emb",
+      (e: unknown) => e instanceof ConfigError && e.field === "conditioning.emb",
     );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: [1, 2, 3] }),
-      (e: unknown) =>
-        e instanceof ConfigError && e.field === "conditioning.emb",
+      (e: unknown) => e instanceof ConfigError && e.field === "conditioning.emb",
     );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: 1, color: 3 }),
-      (e: unknown) =>
-        e instanceof ConfigError && e.field === "conditioning.color",
+      (e: unknown) => e instanceof ConfigError && e.field === "conditioning.color",
     );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: 1 }, { scale: 2 }),
-      (e: unknown) =>
-        e instanceof ConfigError && e.field === "guidance.unconditional.emb",
+      (e: unknown) => e instanceof ConfigError && e.field === "guidance.unconditional.emb",
     );
     assert.throws(
       () => m.extraFeeds("wasm", 2, { emb: 1 }, { scale: NaN }),

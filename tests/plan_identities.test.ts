@@ -68,9 +68,7 @@ Deno.test("each multistep row's ε weights sum to the DDIM weight", () => {
               const err = Math.abs(sum - ddim.rows[k][1]);
               assert.ok(
                 err <= 1e-13 * scale,
-                `${sde.sde} ${grid.grid} ${method}${order} step ${k}: ${sum} vs ${
-                  ddim.rows[k][1]
-                }`,
+                `${sde.sde} ${grid.grid} ${method}${order} step ${k}: ${sum} vs ${ddim.rows[k][1]}`,
               );
             });
           }
@@ -166,9 +164,7 @@ Deno.test("stochastic DDIM: λ = 0 is DDIM without noise; λ = 1 is the DDPM pos
     assert.equal(l0.noise, undefined);
     l0.rows.forEach((row, k) => assert.deepEqual(row, ddim.rows[k]));
     const tiny = makePlan({ ...sde, method: "ddim", steps: 25, lambda: 1e-9 });
-    tiny.rows.forEach((row, k) =>
-      assertClose(row[1], ddim.rows[k][1], { rel: 1e-12, what: "λ→0 c0" })
-    );
+    tiny.rows.forEach((row, k) => assertClose(row[1], ddim.rows[k][1], { rel: 1e-12, what: "λ→0 c0" }));
     tiny.noise!.forEach((s) => assert.ok(s < 1e-7));
 
     const p = makePlan({ ...sde, method: "ddim", steps: 25, lambda: 1 });

@@ -9,12 +9,31 @@ for (const sde of FIXTURE_SDES) {
     const fixture = await loadFixture(sde);
     assert.ok(fixture.cases.length >= 25, "5 grids × 5 step counts");
     const worst = compareFixture(fixture);
-    for (const key of ["timesteps", "alphaBar", "rho", "ddim", "tab", "rhoab", "logrho", "ipndm", "euler", "ei-score", "sddim", "rhork"]) {
+    for (
+      const key of [
+        "timesteps",
+        "alphaBar",
+        "rho",
+        "ddim",
+        "tab",
+        "rhoab",
+        "logrho",
+        "ipndm",
+        "euler",
+        "ei-score",
+        "sddim",
+        "rhork",
+      ]
+    ) {
       assert.ok(worst.has(key), `fixture has ${key}`);
     }
     const bad = [...worst.entries()].filter(([, w]) => w.failures > 0);
     assert.deepEqual(
-      bad.map(([k, w]) => `${k}: ${w.failures}/${w.count} off, worst ${w.rel.toExponential(2)} at ${w.where} (${w.actual} vs ${w.expected})`),
+      bad.map(([k, w]) =>
+        `${k}: ${w.failures}/${w.count} off, worst ${
+          w.rel.toExponential(2)
+        } at ${w.where} (${w.actual} vs ${w.expected})`
+      ),
       [],
     );
   });

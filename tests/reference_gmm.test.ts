@@ -76,8 +76,7 @@ Deno.test("ε = −σ ∇log p_t (central differences of the log density)", () =
         const xm = [...x];
         xp[j] += h;
         xm[j] -= h;
-        const grad =
-          (gmmLogDensity(g, sde, xp, t) - gmmLogDensity(g, sde, xm, t)) /
+        const grad = (gmmLogDensity(g, sde, xp, t) - gmmLogDensity(g, sde, xm, t)) /
           (2 * h);
         const fd = -sde.sigma(t) * grad;
         assert.ok(
@@ -115,9 +114,7 @@ Deno.test("K = 1: ε = σ (x − αμ)/(α²s² + σ²), and splitting a compone
         assert.ok(Math.abs(e[j] - want[j]) <= 1e-15 * (1 + Math.abs(want[j])));
       }
       assert.deepEqual(
-        Array.from(gmmEps(split, sde, x, t)).map((v, j) =>
-          Math.abs(v - e[j]) < 1e-15
-        ),
+        Array.from(gmmEps(split, sde, x, t)).map((v, j) => Math.abs(v - e[j]) < 1e-15),
         [true, true],
       );
     }

@@ -33,8 +33,7 @@ Deno.test("Dormand–Prince 5(4): row sums and order conditions (5 for b, 4 for 
       { length: s },
       (_, i) => v.reduce((acc, vj, j) => acc + A(i, j) * vj, 0),
     );
-  const dot = (w: readonly number[], v: number[]) =>
-    w.reduce((acc, wi, i) => acc + wi * v[i], 0);
+  const dot = (w: readonly number[], v: number[]) => w.reduce((acc, wi, i) => acc + wi * v[i], 0);
   const cv = [...c];
   const pw = (k: number) => cv.map((ci) => ci ** k);
   const times = (u: number[], v: number[]) => u.map((ui, i) => ui * v[i]);
@@ -158,9 +157,7 @@ for (const spec of SDES) {
         const err = maxAbs(r.x, exact) / Math.max(1, ...exact.map(Math.abs));
         if (tStart === sde.tStart) {
           console.log(
-            `  ${spec.name} ${variable}: error ${
-              err.toExponential(2)
-            }, ${r.steps} steps, ${r.evaluations} evaluations`,
+            `  ${spec.name} ${variable}: error ${err.toExponential(2)}, ${r.steps} steps, ${r.evaluations} evaluations`,
           );
         }
         assert.ok(err <= 1e-10, `${variable} ${tStart}→${tEnd}: error ${err}`);

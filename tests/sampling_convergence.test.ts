@@ -17,7 +17,16 @@ import { endpointError, loadProblem, observedOrder, type Problem, SAMPLERS } fro
 
 const STEPS = [20, 30, 40, 60, 80, 100];
 const MULTISTEP_EXPECTED: Record<string, number> = {
-  tab1: 1.9, tab2: 2.5, tab3: 3.0, rhoab1: 1.9, rhoab2: 2.5, rhoab3: 3.0, logrho1: 1.9, logrho2: 2.5, logrho3: 3.0, ipndm: 2,
+  tab1: 1.9,
+  tab2: 2.5,
+  tab3: 3.0,
+  rhoab1: 1.9,
+  rhoab2: 2.5,
+  rhoab3: 3.0,
+  logrho1: 1.9,
+  logrho2: 2.5,
+  logrho3: 3.0,
+  ipndm: 2,
 };
 
 async function order(p: Problem, label: string): Promise<number> {

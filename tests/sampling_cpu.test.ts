@@ -12,13 +12,7 @@ import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { PlanConfig } from "../src/plan/config.ts";
 import type { Plan } from "../src/plan/types.ts";
-import {
-  gmmEpsBatch,
-  gmmFromSpec,
-  gmmMoments,
-  referenceSde,
-  solveProbabilityFlow,
-} from "../src/reference/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, gmmMoments, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const MODELS = new URL("../models/", import.meta.url);
@@ -73,9 +67,7 @@ function handDdim(steps: number): Plan {
     { length: steps + 1 },
     (_, i) => T + (i / steps) * (eps0 - T),
   );
-  const alphaBar = timesteps.map((t) =>
-    Math.exp(-(b1 - b0) * t * t / 2 - b0 * t)
-  );
+  const alphaBar = timesteps.map((t) => Math.exp(-(b1 - b0) * t * t / 2 - b0 * t));
   const rho = alphaBar.map((ab) => Math.sqrt(1 / ab - 1));
   const rows = Array.from({ length: steps }, (_, k) => {
     const a0 = Math.sqrt(alphaBar[k]), a1 = Math.sqrt(alphaBar[k + 1]);
@@ -209,8 +201,7 @@ Deno.test("stochastic DDIM (λ = 1) and the ODE sampler reproduce the mixture's 
 });
 
 Deno.test({
-  name:
-    "wasm backend on float64 models matches the float64 loop on the exact ε (ODE, SDE, ρRK, denoise)",
+  name: "wasm backend on float64 models matches the float64 loop on the exact ε (ODE, SDE, ρRK, denoise)",
   ...opts,
   async fn() {
     for (const name of ["gmm-2d-f64", "gmm-64d-f64"]) {
@@ -323,14 +314,12 @@ Deno.test("progress after every step; abort stops the loop with an AbortError", 
 });
 
 Deno.test({
-  name:
-    "bad options are ConfigErrors naming the field; a plan for another SDE is refused",
+  name: "bad options are ConfigErrors naming the field; a plan for another SDE is refused",
   ...opts,
   async fn() {
     const plan = makePlan({ method: "tab", order: 1, steps: 4 });
     const base = { plan, sampleShape: [2], eps };
-    const field = (f: string) => (e: unknown) =>
-      e instanceof ConfigError && e.field === f;
+    const field = (f: string) => (e: unknown) => e instanceof ConfigError && e.field === f;
     await assert.rejects(sampleFunction({ ...base, n: 0 }), field("n"));
     await assert.rejects(sampleFunction({ ...base, seed: -3 }), field("seed"));
     await assert.rejects(

@@ -8,20 +8,13 @@ import { gpuBufferStats, probeAdapter } from "../src/backends/mod.ts";
 import { loadModel } from "../src/model/mod.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
-import {
-  gmmEpsBatch,
-  gmmFromSpec,
-  type GmmSpec,
-  referenceSde,
-  solveProbabilityFlow,
-} from "../src/reference/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, type GmmSpec, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
 
 const hasGpu = (await probeAdapter()) !== null;
 const MODELS = new URL("../models/", import.meta.url);
 
 Deno.test({
-  name:
-    "gmm-64d and gmm-image (float32 ONNX): backends follow the exact float64 loop and the exact ODE",
+  name: "gmm-64d and gmm-image (float32 ONNX): backends follow the exact float64 loop and the exact ODE",
   sanitizeOps: false,
   sanitizeResources: false,
   async fn() {
@@ -29,8 +22,7 @@ Deno.test({
     for (const name of ["gmm-64d", "gmm-image"]) {
       const model = await loadModel(new URL(`${name}/`, MODELS));
       const g = gmmFromSpec(model.manifest.extra.gmm as GmmSpec);
-      const exactEps = (x: Float64Array, t: number[]) =>
-        gmmEpsBatch(g, sde, x, t);
+      const exactEps = (x: Float64Array, t: number[]) => gmmEpsBatch(g, sde, x, t);
       const n = 6, seed = 17, D = model.sampleSize;
       try {
         const plan = makePlan({ method: "tab", order: 3, steps: 20 });
@@ -80,9 +72,7 @@ Deno.test({
           `${name}: tAB3 float64 endpoint error ${discretisation}`,
         );
         for (
-          const backend of hasGpu
-            ? ["wasm", "webgpu"] as const
-            : ["wasm"] as const
+          const backend of hasGpu ? ["wasm", "webgpu"] as const : ["wasm"] as const
         ) {
           const r = await sample({ model, plan, n, seed, backend });
           const vsLoop = rms(r.data, exactLoop.data);

@@ -73,9 +73,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** The default model: models/mnist once it exists, else the exact Gaussian-mixture images. */
 export async function defaultModelDir(): Promise<string> {
-  return (await exists(rootPath("models/mnist/model.json")))
-    ? "models/mnist"
-    : "models/gmm-image";
+  return (await exists(rootPath("models/mnist/model.json"))) ? "models/mnist" : "models/gmm-image";
 }
 
 async function run(args: string[], cwd: string): Promise<string> {
@@ -213,9 +211,7 @@ export async function buildDemo(
       plugins: [ortWasmOnly],
       define: {
         DEMO_MODEL_DIR: JSON.stringify(
-          model.startsWith(rootPath())
-            ? model.slice(rootPath().length + 1)
-            : model,
+          model.startsWith(rootPath()) ? model.slice(rootPath().length + 1) : model,
         ),
       },
     });
@@ -269,9 +265,7 @@ export async function buildDemo(
       console.log(`${(f.bytes / 1024).toFixed(0).padStart(8)} KiB  ${f.path}`);
     }
     console.log(
-      `built ${outDir} (model ${model}: ${manifest.name}) in ${
-        ((performance.now() - t0) / 1000).toFixed(1)
-      } s`,
+      `built ${outDir} (model ${model}: ${manifest.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
     );
   }
   return { outDir, model, modelName: String(manifest.name), files };

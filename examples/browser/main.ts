@@ -130,12 +130,8 @@ function planConfig(m: ModelManifest): PlanConfig {
   const sde = m.sde;
   const config: PlanConfig = {
     sde: sde.name,
-    ...(sde.name === "vp-linear"
-      ? { betaMin: sde.betaMin, betaMax: sde.betaMax }
-      : {}),
-    ...(sde.name === "ve"
-      ? { sigmaMin: sde.sigmaMin, sigmaMax: sde.sigmaMax }
-      : {}),
+    ...(sde.name === "vp-linear" ? { betaMin: sde.betaMin, betaMax: sde.betaMax } : {}),
+    ...(sde.name === "ve" ? { sigmaMin: sde.sigmaMin, sigmaMax: sde.sigmaMax } : {}),
     ...(sde.name === "vp-discrete" ? { alphasCumprod: sde.alphasCumprod } : {}),
     tStart: m.tStart,
     tEnd: m.tEnd,
@@ -174,9 +170,7 @@ function showError(e: ErrorInfo, context: string): void {
     }
     control?.setAttribute("aria-invalid", "true");
   }
-  const what = e.name === "ConfigError"
-    ? `Invalid setting — ${e.message}`
-    : `${context}: ${e.message}`;
+  const what = e.name === "ConfigError" ? `Invalid setting — ${e.message}` : `${context}: ${e.message}`;
   errorBox.textContent = what;
   errorBox.dataset.field = field ?? "";
   errorBox.dataset.errorName = e.name;
@@ -294,22 +288,18 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
   adapter = msg.adapter;
   const m = manifest;
   const shape = `[${m.sampleShape.join(", ")}]`;
-  statusText.textContent =
-    `Model ${m.name} (${DEMO_MODEL_DIR}), samples ${shape}, ${m.sde.name} SDE, ` +
+  statusText.textContent = `Model ${m.name} (${DEMO_MODEL_DIR}), samples ${shape}, ${m.sde.name} SDE, ` +
     `loaded in ${fmtMs(msg.ms)}. ` +
     (adapter
       ? `WebGPU adapter: ${adapter}.` +
-        (adapter.endsWith("(fallback)")
-          ? " It is a software adapter: the wasm backend may well be faster here."
-          : "")
+        (adapter.endsWith("(fallback)") ? " It is a software adapter: the wasm backend may well be faster here." : "")
       : "No WebGPU adapter: sampling runs on WebAssembly.");
   if (again) {
     // a restarted worker: the form is already set up
   } else if (m.extraInputs.length === 0) {
     guidance.disabled = true;
     guidance.value = "";
-    guidanceNote.textContent =
-      "not available: this model has no conditioning inputs (unconditional)";
+    guidanceNote.textContent = "not available: this model has no conditioning inputs (unconditional)";
   } else {
     guidance.disabled = false;
     guidanceNote.textContent = "classifier-free guidance scale (empty: none)";
@@ -325,9 +315,7 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
       input.id = `cond-${ex.name}`;
       input.dataset.field = `conditioning.${ex.name}`;
       input.dataset.conditioning = ex.name;
-      input.placeholder = ex.null !== undefined
-        ? `unconditional (${ex.null})`
-        : "required";
+      input.placeholder = ex.null !== undefined ? `unconditional (${ex.null})` : "required";
       row.append(label, input);
       conditioningBox.append(row);
     }
@@ -335,8 +323,7 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
   if (!imageShape(m.sampleShape)) {
     showError({
       name: "Error",
-      message:
-        `samples of shape ${shape} cannot be drawn (expected [C, H, W] or [H, W]); rebuild with an image model`,
+      message: `samples of shape ${shape} cannot be drawn (expected [C, H, W] or [H, W]); rebuild with an image model`,
     }, "Model");
     setState("error");
     return;
@@ -365,18 +352,13 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
       current.updates++;
       progress.value = msg.step;
       progressText.dataset.updates = String(current.updates);
-      const label = msg.step > current.steps
-        ? "final denoising"
-        : `step ${msg.step} / ${current.steps}`;
+      const label = msg.step > current.steps ? "final denoising" : `step ${msg.step} / ${current.steps}`;
       const queued = msg.step >= current.total && current.backend === "webgpu"
         ? " · all steps queued, waiting for the GPU"
         : "";
-      progressText.textContent =
-        `${label} · ${msg.nfe} network evaluations · t = ${
-          msg.t.toFixed(4)
-        } · ${fmtMs(performance.now() - current.started)} on ${
-          current.backend ?? "?"
-        }${queued}`;
+      progressText.textContent = `${label} · ${msg.nfe} network evaluations · t = ${msg.t.toFixed(4)} · ${
+        fmtMs(performance.now() - current.started)
+      } on ${current.backend ?? "?"}${queued}`;
       break;
     }
     case "done": {
@@ -393,9 +375,7 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
       const first = !backendsUsed.has(msg.backend);
       backendsUsed.add(msg.backend);
       progress.value = progress.max;
-      progressText.textContent = `done: ${msg.nfe} network evaluations in ${
-        fmtMs(msg.wall)
-      }`;
+      progressText.textContent = `done: ${msg.nfe} network evaluations in ${fmtMs(msg.wall)}`;
       resultText.replaceChildren();
       const b = document.createElement("strong");
       b.id = "backend-used";
@@ -404,19 +384,11 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
         "Backend: ",
         b,
         ` — ${
-          msg.fallback
-            ? `WebGPU failed (${msg.fallback}), fell back to WASM`
-            : msg.backendReason ?? "as chosen"
+          msg.fallback ? `WebGPU failed (${msg.fallback}), fell back to WASM` : msg.backendReason ?? "as chosen"
         }. `,
-        `${msg.shape[0]} samples, seed ${msg.seed}, ${msg.nfe} evaluations in ${
-          fmtMs(t.total)
-        } ` +
-          `(network ${fmtMs(t.network)}, update ${fmtMs(t.update)}, readback ${
-            fmtMs(t.readback)
-          })` +
-          (first
-            ? "; the first run on a backend includes creating its onnxruntime session."
-            : "."),
+        `${msg.shape[0]} samples, seed ${msg.seed}, ${msg.nfe} evaluations in ${fmtMs(t.total)} ` +
+          `(network ${fmtMs(t.network)}, update ${fmtMs(t.update)}, readback ${fmtMs(t.readback)})` +
+          (first ? "; the first run on a backend includes creating its onnxruntime session." : "."),
       );
       resultText.dataset.backend = msg.backend;
       resultText.dataset.totalMs = t.total.toFixed(1);
@@ -426,9 +398,7 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
     case "error":
       current = undefined;
       setRunning(false);
-      progressText.textContent = msg.error.name === "AbortError"
-        ? "stopped"
-        : "failed";
+      progressText.textContent = msg.error.name === "AbortError" ? "stopped" : "failed";
       showError(
         msg.error,
         msg.error.name === "AbortError" ? "Stopped" : "Sampling failed",

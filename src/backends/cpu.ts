@@ -14,16 +14,7 @@
 import { AbortError, ConfigError, ModelError } from "../errors.ts";
 import { fillGaussian } from "./noise.ts";
 import { ortFor, type OrtTensor } from "./ort.ts";
-import type {
-  Backend,
-  BackendName,
-  CombineSpec,
-  EpsSource,
-  Evaluation,
-  Run,
-  RunSpec,
-  RunTimings,
-} from "./types.ts";
+import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
 
 type Vec = Float32Array | Float64Array;
 
@@ -48,9 +39,7 @@ class CpuRun implements Run {
     this.#n = spec.n;
     this.#seed = spec.seed;
     const src = spec.source;
-    const sampleSize = src.kind === "model"
-      ? src.model.sampleSize
-      : src.sampleShape.reduce((a, b) => a * b, 1);
+    const sampleSize = src.kind === "model" ? src.model.sampleSize : src.sampleShape.reduce((a, b) => a * b, 1);
     this.dtype = src.kind === "model" ? src.model.dtype : "float64";
     this.length = spec.n * sampleSize;
     const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
@@ -61,9 +50,7 @@ class CpuRun implements Run {
     );
     this.#noise = new Float64Array(this.length);
     this.#groups = src.kind === "model" && src.guidance ? 2 : 1;
-    this.#extra = src.kind === "model"
-      ? src.model.extraFeeds("wasm", spec.n, src.conditioning, src.guidance)
-      : {};
+    this.#extra = src.kind === "model" ? src.model.extraFeeds("wasm", spec.n, src.conditioning, src.guidance) : {};
   }
 
   #check(): void {

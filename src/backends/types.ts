@@ -8,11 +8,7 @@
  */
 
 import type { EvalPoint } from "../model/convert.ts";
-import type {
-  ConditioningValue,
-  GuidanceOptions,
-  Model,
-} from "../model/model.ts";
+import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 
 /** Names of the backends. `cpu` is the float64 loop over a plain JS ε function. */
 export type BackendName = "webgpu" | "wasm" | "cpu";

@@ -20,21 +20,8 @@ import { AbortError, ConfigError, DeisError, ModelError } from "../errors.ts";
 import type { Model } from "../model/model.ts";
 import { GpuBufferSet } from "./gpu_memory.ts";
 import { seedWords } from "./noise.ts";
-import {
-  describeAdapter,
-  type OrtTensor,
-  ortWebGpu as ort,
-  probeAdapter,
-} from "./ort.ts";
-import type {
-  Backend,
-  CombineSpec,
-  Evaluation,
-  GpuRunStats,
-  Run,
-  RunSpec,
-  RunTimings,
-} from "./types.ts";
+import { describeAdapter, type OrtTensor, ortWebGpu as ort, probeAdapter } from "./ort.ts";
+import type { Backend, CombineSpec, Evaluation, GpuRunStats, Run, RunSpec, RunTimings } from "./types.ts";
 import {
   COMBINE_PARAMS_BYTES,
   COMBINE_WGSL,
@@ -433,9 +420,7 @@ class WebGpuRun implements Run {
     if (flag[0] !== 0xffffffff) {
       const ev = this.#evals[flag[0]];
       throw this.#model.nonFiniteError(
-        `at evaluation ${flag[0]}${
-          ev ? ` (step ${ev.step}, t = ${ev.t})` : ""
-        }`,
+        `at evaluation ${flag[0]}${ev ? ` (step ${ev.step}, t = ${ev.t})` : ""}`,
         flag[1],
       );
     }

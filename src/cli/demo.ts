@@ -47,9 +47,7 @@ const code = await sampleMain([
 if (code === 0) {
   const path = await Deno.realPath(values.out!);
   console.log(
-    `samples: ${path} (${
-      ((performance.now() - started) / 1000).toFixed(1)
-    } s including model load)`,
+    `samples: ${path} (${((performance.now() - started) / 1000).toFixed(1)} s including model load)`,
   );
 }
 Deno.exit(code);

@@ -45,7 +45,6 @@ export interface SampleCommand {
   cols?: number;
 }
 
-
 function num(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   if (!NUMBER.test(text.trim())) {
@@ -121,9 +120,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   const backend = s("backend") ?? "auto";
   if (!["auto", "webgpu", "wasm"].includes(backend)) {
     throw new UsageError(
-      `--backend: must be auto, webgpu or wasm (got ${
-        JSON.stringify(backend)
-      })`,
+      `--backend: must be auto, webgpu or wasm (got ${JSON.stringify(backend)})`,
     );
   }
   if (!s("out") && !s("out-json")) {
@@ -196,9 +193,7 @@ async function readInit(
     json = JSON.parse(await Deno.readTextFile(path));
   } catch (e) {
     throw new UsageError(
-      `--init: cannot read ${JSON.stringify(path)} as JSON (${
-        (e as Error).message.split("\n")[0]
-      })`,
+      `--init: cannot read ${JSON.stringify(path)} as JSON (${(e as Error).message.split("\n")[0]})`,
     );
   }
   const want = [n, ...sampleShape];
@@ -207,9 +202,7 @@ async function readInit(
     JSON.stringify(json.shape) !== JSON.stringify(want)
   ) {
     throw new UsageError(
-      `--init: shape must be [${want}] (n = ${n} samples of the model's shape), got ${
-        JSON.stringify(json.shape)
-      }`,
+      `--init: shape must be [${want}] (n = ${n} samples of the model's shape), got ${JSON.stringify(json.shape)}`,
     );
   }
   const size = want.reduce((a, b) => a * b, 1);
@@ -283,18 +276,12 @@ export async function runSample(
       if (e instanceof ConfigError) {
         const flag = kebab(e.field.split(/[.[]/)[0]);
         throw new UsageError(
-          `--${flag}: ${
-            e.message.startsWith(e.field + ": ")
-              ? e.message.slice(e.field.length + 2)
-              : e.message
-          }`,
+          `--${flag}: ${e.message.startsWith(e.field + ": ") ? e.message.slice(e.field.length + 2) : e.message}`,
         );
       }
       throw e;
     }
-    const init = cmd.init
-      ? await readInit(cmd.init, cmd.n, model.sampleShape)
-      : undefined;
+    const init = cmd.init ? await readInit(cmd.init, cmd.n, model.sampleShape) : undefined;
     const started = performance.now();
     const result = await sample({
       model,
@@ -313,12 +300,10 @@ export async function runSample(
     });
     const ms = performance.now() - started;
     log(
-      `${result.shape[0]} samples, ${plan.method}${
-        plan.method === "rhork" ? ` (${plan.rk})` : ` r=${plan.order}`
-      }, ` +
-        `${result.nfe} NFE on ${result.backend}${
-          result.backendReason ? ` (${result.backendReason})` : ""
-        } in ${ms.toFixed(0)} ms\n`,
+      `${result.shape[0]} samples, ${plan.method}${plan.method === "rhork" ? ` (${plan.rk})` : ` r=${plan.order}`}, ` +
+        `${result.nfe} NFE on ${result.backend}${result.backendReason ? ` (${result.backendReason})` : ""} in ${
+          ms.toFixed(0)
+        } ms\n`,
     );
     if (cmd.outJson) {
       const text = JSON.stringify({

@@ -51,7 +51,6 @@ function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
 
-
 function readJsonArray(flag: string, path: string): unknown {
   let text: string;
   try {
@@ -65,9 +64,7 @@ function readJsonArray(flag: string, path: string): unknown {
     return JSON.parse(text);
   } catch {
     throw new UsageError(
-      `--${flag}: ${
-        JSON.stringify(path)
-      } is not valid JSON (expected an array of numbers)`,
+      `--${flag}: ${JSON.stringify(path)} is not valid JSON (expected an array of numbers)`,
     );
   }
 }
@@ -143,10 +140,8 @@ function planCsv(plan: Plan): string {
 /** Runs the CLI on `args`; returns the exit code. Output goes to the given writers. */
 export function main(
   args: string[],
-  out: (s: string) => void = (s) =>
-    Deno.stdout.writeSync(new TextEncoder().encode(s)),
-  err: (s: string) => void = (s) =>
-    Deno.stderr.writeSync(new TextEncoder().encode(s)),
+  out: (s: string) => void = (s) => Deno.stdout.writeSync(new TextEncoder().encode(s)),
+  err: (s: string) => void = (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)),
 ): number {
   try {
     const options: Record<string, { type: "string" | "boolean" }> = {
@@ -182,9 +177,7 @@ export function main(
       const others = Object.keys(FLAGS).filter((f) => v[f] !== undefined);
       if (others.length) {
         throw new UsageError(
-          `--${
-            others[0]
-          }: not allowed with --batch (put it in the batch entries)`,
+          `--${others[0]}: not allowed with --batch (put it in the batch entries)`,
         );
       }
       if (format !== "json") {
@@ -222,11 +215,7 @@ export function main(
     for (const [flag, kind] of Object.entries(FLAGS)) {
       const raw = v[flag] as string | undefined;
       if (raw === undefined) continue;
-      config[camel(flag)] = kind === "number"
-        ? parseNumber(raw)
-        : kind === "file"
-        ? readJsonArray(flag, raw)
-        : raw;
+      config[camel(flag)] = kind === "number" ? parseNumber(raw) : kind === "file" ? readJsonArray(flag, raw) : raw;
     }
     let plan: Plan;
     try {
@@ -234,9 +223,7 @@ export function main(
     } catch (e) {
       if (e instanceof ConfigError) {
         const top = e.field.split(/[.[]/)[0];
-        const detail = e.field === top
-          ? e.message.slice(top.length + 2)
-          : e.message;
+        const detail = e.field === top ? e.message.slice(top.length + 2) : e.message;
         throw new UsageError(`--${kebab(top)}: ${detail}`);
       }
       throw e;

@@ -50,11 +50,7 @@ export function tileSamples(
   options: TileOptions = {},
 ): Image {
   const [n, ...sample] = shape;
-  const [c, h, w] = sample.length === 2
-    ? [1, sample[0], sample[1]]
-    : sample.length === 3
-    ? sample
-    : [0, 0, 0];
+  const [c, h, w] = sample.length === 2 ? [1, sample[0], sample[1]] : sample.length === 3 ? sample : [0, 0, 0];
   if (!(c === 1 || c === 3) || !(h > 0 && w > 0)) {
     throw new ConfigError(
       "shape",
@@ -88,9 +84,7 @@ export function tileSamples(
         const sy = Math.floor(y / scale), sx = Math.floor(x / scale);
         for (let ch = 0; ch < c; ch++) {
           const v = data[((i * c + ch) * h + sy) * w + sx];
-          const byte = Number.isFinite(v)
-            ? Math.round((255 * (v - lo)) / (hi - lo))
-            : 0;
+          const byte = Number.isFinite(v) ? Math.round((255 * (v - lo)) / (hi - lo)) : 0;
           pixels[((y0 + y) * width + x0 + x) * c + ch] = Math.min(
             255,
             Math.max(0, byte),

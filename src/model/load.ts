@@ -216,21 +216,17 @@ export function loadModel(
         parseManifest(options.manifest, "manifest"),
         "manifest",
       );
-      const bytes = source instanceof Uint8Array
-        ? source
-        : new Uint8Array(source);
+      const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
       return Promise.resolve(new Model(manifest, bytes, "bytes", options));
     } catch (e) {
       return Promise.reject(e);
     }
   }
   if (source instanceof URL) {
-    return source.protocol === "file:" && denoFs()
-      ? fromPath(decodeURIComponent(source.pathname), options)
-      : fromUrl(
-        source,
-        options,
-      );
+    return source.protocol === "file:" && denoFs() ? fromPath(decodeURIComponent(source.pathname), options) : fromUrl(
+      source,
+      options,
+    );
   }
   if (typeof source === "string") {
     if (URL_SCHEMES.test(source)) return loadModel(new URL(source), options);

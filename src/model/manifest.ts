@@ -129,9 +129,7 @@ export function validateManifest(
       "manifest",
     );
   }
-  const name = typeof raw.name === "string" && raw.name.length > 0
-    ? raw.name
-    : where;
+  const name = typeof raw.name === "string" && raw.name.length > 0 ? raw.name : where;
   const bad = (field: string, allowed: string, value: unknown): never => {
     throw new ModelError(
       name,
@@ -140,13 +138,9 @@ export function validateManifest(
     );
   };
   const finite = (field: string, v: unknown): number =>
-    typeof v === "number" && Number.isFinite(v)
-      ? v
-      : bad(field, "a finite number", v);
+    typeof v === "number" && Number.isFinite(v) ? v : bad(field, "a finite number", v);
   const str = (field: string, v: unknown): string =>
-    typeof v === "string" && v.length > 0
-      ? v
-      : bad(field, "a non-empty string", v);
+    typeof v === "string" && v.length > 0 ? v : bad(field, "a non-empty string", v);
 
   if (raw.format !== undefined && raw.format !== "deis-model/1") {
     bad("format", '"deis-model/1"', raw.format);
@@ -242,9 +236,7 @@ export function validateManifest(
     );
   }
   const sampleShape = (raw.sampleShape as unknown[]).map((d, i) =>
-    Number.isSafeInteger(d) && (d as number) > 0
-      ? d as number
-      : bad(`sampleShape[${i}]`, "a positive integer", d)
+    Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`sampleShape[${i}]`, "a positive integer", d)
   );
 
   const dtype = raw.dtype ?? "float32";
@@ -296,9 +288,7 @@ export function validateManifest(
         bad(`${f}.shape`, "an array of positive integers", shp);
       }
       const shape = (shp as unknown[]).map((d, j) =>
-        Number.isSafeInteger(d) && (d as number) > 0
-          ? d as number
-          : bad(`${f}.shape[${j}]`, "a positive integer", d)
+        Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`${f}.shape[${j}]`, "a positive integer", d)
       );
       const ex: ExtraInput = { name: nm, dtype: dt as ExtraInputDtype, shape };
       if (o.null !== undefined && o.null !== null) {

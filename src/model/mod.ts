@@ -22,10 +22,4 @@ export {
   type TimeSpec,
   validateManifest,
 } from "./manifest.ts";
-export {
-  type EpsMap,
-  epsMap,
-  type EvalPoint,
-  predictionToEps,
-  timeInput,
-} from "./convert.ts";
+export { type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "./convert.ts";

@@ -196,15 +196,11 @@ export class Model {
         logSeverityLevel: 3, // errors only: the WebGPU EP warns about CPU-placed shape ops
         ...this.#options.sessionOptions,
         executionProviders: [kind],
-        ...(kind === "webgpu"
-          ? { preferredOutputLocation: { [m.output]: "gpu-buffer" as const } }
-          : {}),
+        ...(kind === "webgpu" ? { preferredOutputLocation: { [m.output]: "gpu-buffer" as const } } : {}),
       });
     } catch (e) {
       throw this.#error(
-        `onnxruntime could not create a ${kind} session: ${
-          (e as Error).message ?? e
-        }`,
+        `onnxruntime could not create a ${kind} session: ${(e as Error).message ?? e}`,
         "onnx",
         e,
       );
@@ -213,16 +209,12 @@ export class Model {
       const declared = new Map<string, string>([
         [m.inputs.x, "inputs.x"],
         [m.inputs.t, "inputs.t"],
-        ...m.extraInputs.map((e, i) =>
-          [e.name, `extraInputs[${i}].name`] as [string, string]
-        ),
+        ...m.extraInputs.map((e, i) => [e.name, `extraInputs[${i}].name`] as [string, string]),
       ]);
       for (const [name, field] of declared) {
         if (!session.inputNames.includes(name)) {
           throw this.#error(
-            `the ONNX graph has no input '${name}' (its inputs: ${
-              session.inputNames.join(", ")
-            })`,
+            `the ONNX graph has no input '${name}' (its inputs: ${session.inputNames.join(", ")})`,
             field,
           );
         }
@@ -237,9 +229,7 @@ export class Model {
       }
       if (!session.outputNames.includes(m.output)) {
         throw this.#error(
-          `the ONNX graph has no output '${m.output}' (its outputs: ${
-            session.outputNames.join(", ")
-          })`,
+          `the ONNX graph has no output '${m.output}' (its outputs: ${session.outputNames.join(", ")})`,
           "output",
         );
       }
@@ -282,9 +272,7 @@ export class Model {
     const got = out.dims;
     if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
       throw this.#error(
-        `output '${this.manifest.output}' has shape [${
-          got.join(", ")
-        }] ${where}; expected [${want.join(", ")}]`,
+        `output '${this.manifest.output}' has shape [${got.join(", ")}] ${where}; expected [${want.join(", ")}]`,
         this.manifest.output,
       );
     }
@@ -299,9 +287,7 @@ export class Model {
   /** The error for a network output holding NaN or ±Inf. */
   nonFiniteError(where: string, count?: number): ModelError {
     return this.#error(
-      `output '${this.manifest.output}' contains ${
-        count ?? "some"
-      } non-finite value(s) (NaN or Inf) ${where}`,
+      `output '${this.manifest.output}' contains ${count ?? "some"} non-finite value(s) (NaN or Inf) ${where}`,
       this.manifest.output,
     );
   }
@@ -322,9 +308,7 @@ export class Model {
       if (!extras.some((e) => e.name === key)) {
         throw new ConfigError(
           `conditioning.${key}`,
-          `one of the model's extra inputs (${
-            extras.map((e) => e.name).join(", ") || "none"
-          })`,
+          `one of the model's extra inputs (${extras.map((e) => e.name).join(", ") || "none"})`,
           conditioning[key],
         );
       }

@@ -120,9 +120,7 @@ export function gaussianModel(
   g.output(
     "eps",
     type,
-    options.fault === "shape"
-      ? ["batch", ...shape.map((_, i) => `d${i}`)]
-      : ["batch", ...shape],
+    options.fault === "shape" ? ["batch", ...shape.map((_, i) => `d${i}`)] : ["batch", ...shape],
   );
   const bytes = encodeModel({
     irVersion: 8,
@@ -143,9 +141,7 @@ export function gaussianModel(
     dtype,
     inputs: { x: "x", t: "t" },
     output: "eps",
-    extraInputs: options.label
-      ? [{ name: "label", dtype: "int64", shape: [], null: 0 }]
-      : [],
+    extraInputs: options.label ? [{ name: "label", dtype: "int64", shape: [], null: 0 }] : [],
   };
 
   const sched = (ti: number) => {

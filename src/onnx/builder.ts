@@ -104,9 +104,7 @@ export class GraphBuilder {
     attributes: Record<string, AttributeInput> = {},
     outputName?: string,
   ): string {
-    const out = outputName === undefined
-      ? this.#fresh(opType.toLowerCase())
-      : this.#claim(outputName);
+    const out = outputName === undefined ? this.#fresh(opType.toLowerCase()) : this.#claim(outputName);
     this.#nodes.push({
       opType,
       inputs,

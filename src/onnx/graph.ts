@@ -30,9 +30,7 @@ export function checkGraph(g: GraphSpec): void {
       // An empty input name means "optional input not given".
       if (i !== "" && !defined.has(i)) {
         throw new Error(
-          `graph ${g.name}: node ${
-            n.name ?? n.opType
-          } uses '${i}' before it is defined`,
+          `graph ${g.name}: node ${n.name ?? n.opType} uses '${i}' before it is defined`,
         );
       }
     }

@@ -25,9 +25,7 @@ export function tensorRawData(t: TensorSpec): Uint8Array {
   const n = elementCount(t.dims);
   if (t.data.length !== n) {
     throw new RangeError(
-      `tensor ${t.name}: ${t.data.length} values for dims [${
-        t.dims.join(", ")
-      }]`,
+      `tensor ${t.name}: ${t.data.length} values for dims [${t.dims.join(", ")}]`,
     );
   }
   const bytes = new Uint8Array(n * (t.type === "float" ? 4 : 8));

@@ -160,9 +160,7 @@ function finite(
   loOpen: boolean,
   hiOpen: boolean,
 ): number {
-  const allowed = `a finite number in ${loOpen ? "(" : "["}${lo}, ${hi}${
-    hiOpen ? ")" : "]"
-  }`;
+  const allowed = `a finite number in ${loOpen ? "(" : "["}${lo}, ${hi}${hiOpen ? ")" : "]"}`;
   if (typeof value !== "number" || !Number.isFinite(value)) {
     throw new ConfigError(field, allowed, value);
   }
@@ -320,9 +318,7 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
       if (i > 0 && !(v < alphasCumprod[i - 1])) {
         throw new ConfigError(
           `alphasCumprod[${i}]`,
-          `less than alphasCumprod[${i - 1}] = ${
-            alphasCumprod[i - 1]
-          } (strictly decreasing)`,
+          `less than alphasCumprod[${i - 1}] = ${alphasCumprod[i - 1]} (strictly decreasing)`,
           v,
         );
       }
@@ -331,13 +327,9 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
     notFor("alphasCumprod", raw.alphasCumprod, "to sde vp-discrete");
   }
   const range = timeRange(sde, alphasCumprod?.length ?? 0);
-  const rangeText = `${range.loOpen ? "(" : "["}${range.lo}, ${range.hi}${
-    range.hiOpen ? ")" : "]"
-  }`;
+  const rangeText = `${range.loOpen ? "(" : "["}${range.lo}, ${range.hi}${range.hiOpen ? ")" : "]"}`;
 
-  const method = has("method")
-    ? oneOf("method", raw.method, METHOD_NAMES)
-    : "tab";
+  const method = has("method") ? oneOf("method", raw.method, METHOD_NAMES) : "tab";
   let order = MULTISTEP.includes(method) ? 3 : 0;
   if (has("order")) {
     if (method === "rhork") {
@@ -401,9 +393,7 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
       if (i > 0 && !(v < timesteps[i - 1])) {
         throw new ConfigError(
           `timesteps[${i}]`,
-          `less than timesteps[${i - 1}] = ${
-            timesteps[i - 1]
-          } (strictly decreasing)`,
+          `less than timesteps[${i - 1}] = ${timesteps[i - 1]} (strictly decreasing)`,
           v,
         );
       }
@@ -420,9 +410,7 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
     tStart = timesteps[0];
     tEnd = timesteps[steps];
   } else {
-    grid = has("grid")
-      ? oneOf("grid", raw.grid, [...GRID_NAMES, "custom"] as const)
-      : "time-quadratic";
+    grid = has("grid") ? oneOf("grid", raw.grid, [...GRID_NAMES, "custom"] as const) : "time-quadratic";
     if (grid === "custom") {
       throw new ConfigError(
         "timesteps",
@@ -448,20 +436,14 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
         range.hiOpen,
       )
       : defaults[0];
-    tEnd = has("tEnd")
-      ? finite("tEnd", raw.tEnd, range.lo, range.hi, range.loOpen, range.hiOpen)
-      : defaults[1];
+    tEnd = has("tEnd") ? finite("tEnd", raw.tEnd, range.lo, range.hi, range.loOpen, range.hiOpen) : defaults[1];
     if (!(tEnd < tStart)) {
       throw new ConfigError("tEnd", `a time below tStart = ${tStart}`, tEnd);
     }
     if (grid === "time-uniform") kappa = 1;
     else if (grid === "time-quadratic") kappa = 2;
     else if (grid === "time-power" || grid === "karras") {
-      kappa = has("kappa")
-        ? finite("kappa", raw.kappa, 0, 100, true, false)
-        : grid === "karras"
-        ? 7
-        : 2;
+      kappa = has("kappa") ? finite("kappa", raw.kappa, 0, 100, true, false) : grid === "karras" ? 7 : 2;
     }
     if (has("kappa") && grid !== "time-power" && grid !== "karras") {
       notFor("kappa", raw.kappa, "to grids time-power and karras");

@@ -6,19 +6,8 @@
  */
 
 import { ConfigError, NumericalError } from "../errors.ts";
-import {
-  allocArray,
-  engine,
-  type EngineExports,
-  pushArray,
-  readArray,
-} from "../coefficients/engine.ts";
-import {
-  normalizeConfig,
-  type NormalizedConfig,
-  type PlanConfig,
-  RK_NAMES,
-} from "./config.ts";
+import { allocArray, engine, type EngineExports, pushArray, readArray } from "../coefficients/engine.ts";
+import { normalizeConfig, type NormalizedConfig, type PlanConfig, RK_NAMES } from "./config.ts";
 import type { Plan, RkStage, SdeSpec } from "./types.ts";
 
 const METHOD_IDS: Record<string, number> = {
@@ -67,16 +56,12 @@ function gridTimes(e: EngineExports, c: NormalizedConfig): Float64Array {
   const times = readArray(e, out, c.steps + 1);
   for (let i = 1; i < times.length; i++) {
     if (!(times[i] < times[i - 1])) {
-      const field = c.grid === "karras" || c.grid === "time-power"
-        ? "kappa"
-        : "steps";
+      const field = c.grid === "karras" || c.grid === "time-power" ? "kappa" : "steps";
       throw new ConfigError(
         field,
         "a value whose grid has distinct float64 times",
         field === "kappa" ? c.kappa : c.steps,
-        `gives a grid that is not strictly decreasing at index ${i} (${
-          times[i - 1]
-        }, ${times[i]})`,
+        `gives a grid that is not strictly decreasing at index ${i} (${times[i - 1]}, ${times[i]})`,
       );
     }
   }
@@ -87,9 +72,7 @@ function checkFinite(name: string, values: ArrayLike<number>): void {
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       throw new NumericalError(
-        `${name}[${i}] is ${
-          values[i]
-        }: the configuration is outside what float64 can represent`,
+        `${name}[${i}] is ${values[i]}: the configuration is outside what float64 can represent`,
       );
     }
   }

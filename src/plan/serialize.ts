@@ -134,9 +134,7 @@ export function planFromJSON(input: string | unknown): Plan {
       });
     });
   }
-  (p.rows as unknown[]).forEach((row, k) =>
-    finiteArray(`rows[${k}]`, row, stride)
-  );
+  (p.rows as unknown[]).forEach((row, k) => finiteArray(`rows[${k}]`, row, stride));
   if (p.noise !== undefined) finiteArray("noise", p.noise, steps);
   if ((p.lambda as number) > 0 && p.noise === undefined) {
     fail("noise", "present when lambda > 0", p.noise);

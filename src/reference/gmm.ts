@@ -8,11 +8,7 @@
  */
 
 import type { Rng } from "./random.ts";
-import {
-  asReferenceSde,
-  type ReferenceSde,
-  type ReferenceSdeSpec,
-} from "./sde.ts";
+import { asReferenceSde, type ReferenceSde, type ReferenceSdeSpec } from "./sde.ts";
 
 /** A mixture as written in JSON: K weights (need not sum to 1), K×D means, K×D standard deviations. */
 export interface GmmSpec {

@@ -6,16 +6,8 @@
  * @module
  */
 
-import {
-  DORMAND_PRINCE_54,
-  type EmbeddedTableau,
-  integrateAdaptive,
-} from "./rk.ts";
-import {
-  asReferenceSde,
-  type ReferenceSde,
-  type ReferenceSdeSpec,
-} from "./sde.ts";
+import { DORMAND_PRINCE_54, type EmbeddedTableau, integrateAdaptive } from "./rk.ts";
+import { asReferenceSde, type ReferenceSde, type ReferenceSdeSpec } from "./sde.ts";
 
 /** An ε-prediction: `ε(x, t)` for one sample x (flat, length D). Must not modify or keep `x`. */
 export type EpsFunction = (x: Float64Array, t: number) => ArrayLike<number>;
@@ -79,9 +71,7 @@ export function solveProbabilityFlow(
       `solveProbabilityFlow: α(${tStart}) = ${alphaStart} is not positive`,
     );
   }
-  const variable = rhoStart === 0 || rhoEnd === 0
-    ? "rho"
-    : (opts.variable ?? "logrho");
+  const variable = rhoStart === 0 || rhoEnd === 0 ? "rho" : (opts.variable ?? "logrho");
 
   const v0 = Float64Array.from(xT, (x) => x / alphaStart);
   const x = new Float64Array(n);
@@ -107,11 +97,7 @@ export function solveProbabilityFlow(
     const logStart = Math.log(rhoStart);
     const logEnd = Math.log(rhoEnd);
     f = (l, v) => {
-      const rho = l === logStart
-        ? rhoStart
-        : l === logEnd
-        ? rhoEnd
-        : Math.exp(l);
+      const rho = l === logStart ? rhoStart : l === logEnd ? rhoEnd : Math.exp(l);
       const e = epsAt(rho, v);
       const out = new Float64Array(n);
       for (let i = 0; i < n; i++) out[i] = rho * e[i];

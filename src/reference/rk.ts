@@ -174,9 +174,7 @@ export function integrateAdaptive(
     for (let i = 0; i < n; i++) df[i] = f1[i] - f0[i];
     const d2 = rmsScaled(df, y, rtol, atol) / hTry;
     const m = Math.max(d1, d2);
-    const h1 = m <= 1e-15
-      ? Math.max(1e-6, hTry * 1e-3)
-      : Math.pow(0.01 / m, 1 / (tableau.order + 1));
+    const h1 = m <= 1e-15 ? Math.max(1e-6, hTry * 1e-3) : Math.pow(0.01 / m, 1 / (tableau.order + 1));
     h = Math.min(100 * hTry, h1, span);
   }
 

@@ -77,8 +77,7 @@ function vpCosine(): ReferenceSde {
   // α = cos θ / cos θ₀ = sin((1 − t)k) / cos θ₀ (accurate near t = 1 too).
   const alpha = (t: number) => Math.sin((1 - t) * k) / cos0;
   // σ² = (cos²θ₀ − cos²θ)/cos²θ₀ = sin(θ + θ₀)·sin(θ − θ₀)/cos²θ₀.
-  const sigma = (t: number) =>
-    Math.sqrt(Math.sin((t + 2 * s) * k) * Math.sin(t * k)) / cos0;
+  const sigma = (t: number) => Math.sqrt(Math.sin((t + 2 * s) * k) * Math.sin(t * k)) / cos0;
   return {
     spec: { name: "vp-cosine" },
     tStart: 0.9946,
@@ -140,7 +139,5 @@ export function referenceSde(spec: ReferenceSdeSpec): ReferenceSde {
 export function asReferenceSde(
   sde: ReferenceSde | ReferenceSdeSpec,
 ): ReferenceSde {
-  return "alpha" in sde && typeof sde.alpha === "function"
-    ? sde
-    : referenceSde(sde as ReferenceSdeSpec);
+  return "alpha" in sde && typeof sde.alpha === "function" ? sde : referenceSde(sde as ReferenceSdeSpec);
 }

@@ -9,20 +9,9 @@
 import { AbortError, ConfigError } from "../errors.ts";
 import type { Plan } from "../plan/types.ts";
 import { completeSde } from "../model/manifest.ts";
-import type {
-  ConditioningValue,
-  GuidanceOptions,
-  Model,
-} from "../model/model.ts";
+import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 import { type BackendChoice, createBackend } from "../backends/mod.ts";
-import type {
-  Backend,
-  BackendName,
-  EpsFunction,
-  EpsSource,
-  GpuRunStats,
-  Run,
-} from "../backends/types.ts";
+import type { Backend, BackendName, EpsFunction, EpsSource, GpuRunStats, Run } from "../backends/types.ts";
 import {
   denoiseFinal,
   initPrior,
@@ -115,9 +104,7 @@ export function validatePlan(plan: Plan): void {
     if (!Array.isArray(a) || a.length !== N + 1) {
       bad(key, `an array of steps + 1 = ${N + 1} numbers`, a);
     }
-    a.forEach((v, i) =>
-      Number.isFinite(v) || bad(`${key}[${i}]`, "a finite number", v)
-    );
+    a.forEach((v, i) => Number.isFinite(v) || bad(`${key}[${i}]`, "a finite number", v));
   }
   if (!Array.isArray(plan.rows) || plan.rows.length !== N) {
     bad("rows", `an array of ${N} rows`, plan.rows);
@@ -126,9 +113,7 @@ export function validatePlan(plan: Plan): void {
     if (!Array.isArray(r) || r.length < 2) {
       bad(`rows[${k}]`, "[x_coef, c_0, …]", r);
     }
-    r.forEach((v, j) =>
-      Number.isFinite(v) || bad(`rows[${k}][${j}]`, "a finite number", v)
-    );
+    r.forEach((v, j) => Number.isFinite(v) || bad(`rows[${k}][${j}]`, "a finite number", v));
   });
   if (plan.noise !== undefined) {
     if (!Array.isArray(plan.noise) || plan.noise.length !== N) {
@@ -150,9 +135,7 @@ export function validatePlan(plan: Plan): void {
       ) {
         bad(
           `stages[${k}]`,
-          `a list of ${
-            plan.rows[k].length - 1
-          } stages (one per row coefficient)`,
+          `a list of ${plan.rows[k].length - 1} stages (one per row coefficient)`,
           st,
         );
       }
@@ -280,12 +263,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
       ...(await createBackend("wasm")),
       reason: "float64 model (WebGPU has no float64)",
     };
-  } else {backend = typeof choice === "string"
-      ? await createBackend(choice)
-      : choice;}
-  const guidance = typeof options.guidance === "number"
-    ? { scale: options.guidance }
-    : options.guidance;
+  } else backend = typeof choice === "string" ? await createBackend(choice) : choice;
+  const guidance = typeof options.guidance === "number" ? { scale: options.guidance } : options.guidance;
   const source: EpsSource = {
     kind: "model",
     model,

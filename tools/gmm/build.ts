@@ -11,11 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  referenceSde,
-  type ReferenceSdeName,
-  type ReferenceSdeSpec,
-} from "../../src/reference/mod.ts";
+import { referenceSde, type ReferenceSdeName, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
 import { buildGmmOnnx, type GmmDtype } from "./graph.ts";
 import { gmmManifest, manifestText } from "./manifest.ts";
 import { type ParsedSpec, parseGmmSpecText, SpecError } from "./spec.ts";
@@ -118,9 +114,7 @@ export function parseBuildArgs(args: string[]): BuildArgs | null {
     const code = (e as { code?: string }).code;
     const message = (e as Error).message;
     const quoted = [...message.matchAll(/'([^']*)'/g)].map((m) => m[1]);
-    const flag = quoted.flatMap((q) =>
-      q.split(/[ ,<>]+/)
-    ).find((w) => w.startsWith("--")) ?? quoted[0] ?? "";
+    const flag = quoted.flatMap((q) => q.split(/[ ,<>]+/)).find((w) => w.startsWith("--")) ?? quoted[0] ?? "";
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
       throw new UsageError(`unknown flag ${flag}`);
     }
@@ -163,11 +157,7 @@ export function parseBuildArgs(args: string[]): BuildArgs | null {
   }
   const betaFlags = ["beta-min", "beta-max"];
   const sigmaFlags = ["sigma-min", "sigma-max"];
-  const allowed = sdeName === "vp-linear"
-    ? betaFlags
-    : sdeName === "ve"
-    ? sigmaFlags
-    : [];
+  const allowed = sdeName === "vp-linear" ? betaFlags : sdeName === "ve" ? sigmaFlags : [];
   for (const f of [...betaFlags, ...sigmaFlags]) {
     if (values[f] !== undefined && !allowed.includes(f)) {
       throw new UsageError(`--${f}: not valid with --sde ${sdeName}`);

@@ -12,17 +12,8 @@
  * @module
  */
 
-import {
-  type ElemType,
-  encodeModel,
-  GraphBuilder,
-  type ModelSpec,
-} from "../../src/onnx/mod.ts";
-import {
-  COSINE_S,
-  type Gmm,
-  type ReferenceSdeSpec,
-} from "../../src/reference/mod.ts";
+import { type ElemType, encodeModel, GraphBuilder, type ModelSpec } from "../../src/onnx/mod.ts";
+import { COSINE_S, type Gmm, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
 
 /** Element types of a GMM model. */
 export type GmmDtype = "float32" | "float64";
@@ -183,9 +174,7 @@ export function buildGmmModelSpec(opts: GmmGraphOptions): ModelSpec {
     {},
     "delta",
   );
-  const scaledVar = sch.alpha2 === null
-    ? variances
-    : g.op("Mul", [sch.alpha2, variances]);
+  const scaledVar = sch.alpha2 === null ? variances : g.op("Mul", [sch.alpha2, variances]);
   const v = g.op("Add", [scaledVar, sch.sigma2], {}, "var");
   const ratio = g.op("Div", [delta, v], {}, "delta_over_var");
   const quad = g.op("Mul", [delta, ratio]);

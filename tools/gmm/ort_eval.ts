@@ -57,9 +57,7 @@ export async function runGmmModel(
     shape.some((s, i) => dims[i + 1] !== s)
   ) {
     throw new Error(
-      `gmm model: output shape [${dims.join(", ")}], expected [${
-        [b, ...shape].join(", ")
-      }]`,
+      `gmm model: output shape [${dims.join(", ")}], expected [${[b, ...shape].join(", ")}]`,
     );
   }
   return Float64Array.from(eps.data as Float32Array | Float64Array);

@@ -111,12 +111,20 @@ function tableConfig(name: string): PlanConfig {
 function compareTable(t: Tally, name: string, plan: Plan, expected: unknown, where: string): void {
   const key = name.replace(/^sddim-.*/, "sddim").replace(/^rhork-.*/, "rhork");
   if (name.startsWith("rhork-")) {
-    const e = expected as { rows: number[][]; stages: { t: number; alphaBar: number; rho: number; xCoef: number; coefs: number[] }[][] };
+    const e = expected as {
+      rows: number[][];
+      stages: { t: number; alphaBar: number; rho: number; xCoef: number; coefs: number[] }[][];
+    };
     e.rows.forEach((row, k) => t.arrays(key, plan.rows[k], row, `${where} rows[${k}]`));
     e.stages.forEach((step, k) =>
       step.forEach((s, m) => {
         const a = plan.stages![k][m];
-        t.arrays(key, [a.t, a.alphaBar, a.rho, a.xCoef, ...a.coefs], [s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs], `${where} stages[${k}][${m}]`);
+        t.arrays(
+          key,
+          [a.t, a.alphaBar, a.rho, a.xCoef, ...a.coefs],
+          [s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs],
+          `${where} stages[${k}][${m}]`,
+        );
       })
     );
   } else if (name.startsWith("sddim-")) {

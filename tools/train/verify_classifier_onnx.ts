@@ -22,9 +22,7 @@ const session = await ort.InferenceSession.create(
   },
 );
 console.log(
-  `inputs ${session.inputNames.join(",")}  outputs ${
-    session.outputNames.join(",")
-  }`,
+  `inputs ${session.inputNames.join(",")}  outputs ${session.outputNames.join(",")}`,
 );
 
 let maxDiff = 0;
@@ -40,9 +38,7 @@ try {
       d = Math.max(d, Math.abs(got[i] - check[name][i]));
     }
     console.log(
-      `${name} ${out[name].dims.join("x")}: max |onnx - torch| = ${
-        d.toExponential(3)
-      }`,
+      `${name} ${out[name].dims.join("x")}: max |onnx - torch| = ${d.toExponential(3)}`,
     );
     maxDiff = Math.max(maxDiff, d);
   }
@@ -76,9 +72,7 @@ for (let s = 0; s < held.count; s += batch) {
   }
 }
 console.log(
-  `held-out accuracy (TS data + ONNX): ${
-    (100 * correct / held.count).toFixed(2)
-  }% ` +
+  `held-out accuracy (TS data + ONNX): ${(100 * correct / held.count).toFixed(2)}% ` +
     `(${correct}/${held.count}); features dim ${featDim}`,
 );
 if (!(maxDiff <= 1e-4)) {

@@ -22,9 +22,7 @@ const session = await ort.InferenceSession.create(bytes, {
   executionProviders: ["wasm"],
 });
 console.log(
-  `inputs ${session.inputNames.join(",")}  outputs ${
-    session.outputNames.join(",")
-  }`,
+  `inputs ${session.inputNames.join(",")}  outputs ${session.outputNames.join(",")}`,
 );
 
 const [b, ...rest] = check.shape as number[];
@@ -43,9 +41,7 @@ for (let i = 0; i < eps.length; i++) {
   maxRef = Math.max(maxRef, Math.abs(check.eps[i]));
 }
 console.log(
-  `batch ${b}: max |onnx - torch| = ${maxDiff.toExponential(3)} (max |eps| ${
-    maxRef.toFixed(3)
-  })`,
+  `batch ${b}: max |onnx - torch| = ${maxDiff.toExponential(3)} (max |eps| ${maxRef.toFixed(3)})`,
 );
 
 // dynamic batch: batch 1 (first sample) and batch 9 (the samples repeated) must agree with batch b
