@@ -77,4 +77,5 @@ export {
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
 export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/backends/ort.ts";
+export { modelPlanConfig } from "./src/model/plan_config.ts";
 export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";

@@ -17,7 +17,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { encodePng, loadModel, makePlan, type PlanConfig, sample, tileSamples } from "../mod.ts";
+import { encodePng, loadModel, makePlan, modelPlanConfig, type PlanConfig, sample, tileSamples } from "../mod.ts";
 import { ortWasm } from "../src/backends/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
@@ -71,13 +71,7 @@ const METHODS: Method[] = [
 // onnxruntime's WASM backend uses ceil(cores/2) threads by default; a benchmark may use them all.
 ortWasm.env.wasm.numThreads = Number(flags.threads ?? navigator.hardwareConcurrency);
 const model = await loadModel(flags.model ?? new URL("../models/mnist/", import.meta.url).pathname);
-const sdeConfig: PlanConfig = {
-  sde: "vp-linear",
-  betaMin: model.manifest.sde.betaMin,
-  betaMax: model.manifest.sde.betaMax,
-  tStart: model.manifest.tStart,
-  tEnd: model.manifest.tEnd,
-};
+const sdeConfig: PlanConfig = modelPlanConfig(model);
 const D = model.sampleSize;
 const xT = Float32Array.from(gaussian(SEED, N * D));
 

@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadModel, makePlan, type Plan, type PlanConfig, sample } from "../mod.ts";
+import { loadModel, makePlan, modelPlanConfig, type Plan, type PlanConfig, sample } from "../mod.ts";
 import { ortWebGpu } from "../src/backends/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { endpointError, loadProblem } from "./convergence.ts";
@@ -61,11 +61,7 @@ for (const name of ["gmm-2d", "gmm-64d"]) {
 const modelDir = new URL(`../models/${flags.model}/`, import.meta.url);
 const model = await loadModel(modelDir.pathname);
 const manifest = model.manifest;
-const sdeConfig = {
-  sde: manifest.sde.name,
-  betaMin: manifest.sde.betaMin,
-  betaMax: manifest.sde.betaMax,
-} as PlanConfig;
+const sdeConfig = modelPlanConfig(model);
 const plan = makePlan({ ...sdeConfig, method: "tab", order: 3, steps: 10 });
 
 function median(xs: number[]): number {

@@ -25,7 +25,7 @@
  */
 
 import * as ort from "onnxruntime-web";
-import { loadModel, makePlan, type Model, type PlanConfig, sample } from "../../mod.ts";
+import { loadModel, makePlan, type Model, modelPlanConfig, sample } from "../../mod.ts";
 import { ortWasmPath } from "./ort_wasm_path.ts";
 import { createService } from "./service.ts";
 
@@ -128,29 +128,10 @@ async function provideOrtWasm(): Promise<string> {
 }
 
 async function warmUp(model: Model): Promise<number> {
-  const m = model.manifest;
-  const cfg: Record<string, unknown> = {
-    sde: m.sde.name,
-    tStart: m.tStart,
-    tEnd: m.tEnd,
-    method: "ddim",
-    steps: 1,
-  };
-  for (
-    const k of [
-      "betaMin",
-      "betaMax",
-      "sigmaMin",
-      "sigmaMax",
-      "alphasCumprod",
-    ] as const
-  ) {
-    if (m.sde[k] !== undefined) cfg[k] = m.sde[k];
-  }
   const t0 = performance.now();
   await sample({
     model,
-    plan: makePlan(cfg as PlanConfig),
+    plan: makePlan(modelPlanConfig(model, { method: "ddim", steps: 1 })),
     n: 1,
     seed: 0,
     backend: "wasm",

@@ -23,6 +23,7 @@ import {
   encodePng,
   makePlan,
   type Model,
+  modelPlanConfig,
   NumericalError,
   type Plan,
   type PlanConfig,
@@ -180,28 +181,6 @@ function upscale(shape: readonly number[]): number {
 
 function randomSeed(): number {
   return crypto.getRandomValues(new Uint32Array(1))[0];
-}
-
-/** The `makePlan` keys fixed by the model: its SDE and default T and ε. */
-function modelPlanConfig(model: Model): PlanConfig {
-  const m = model.manifest;
-  const cfg: Record<string, unknown> = {
-    sde: m.sde.name,
-    tStart: m.tStart,
-    tEnd: m.tEnd,
-  };
-  for (
-    const k of [
-      "betaMin",
-      "betaMax",
-      "sigmaMin",
-      "sigmaMax",
-      "alphasCumprod",
-    ] as const
-  ) {
-    if (m.sde[k] !== undefined) cfg[k] = m.sde[k];
-  }
-  return cfg as PlanConfig;
 }
 
 /** A float32 value in its shortest decimal form that still rounds back to the same float32. */

@@ -17,6 +17,7 @@ import { loadModel } from "../model/mod.ts";
 import type { Model } from "../model/mod.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { makePlan } from "../plan/make_plan.ts";
+import { modelPlanConfig } from "../model/plan_config.ts";
 import { sample, type SampleResult } from "../sampling/mod.ts";
 import { encodePng, tileSamples } from "../image/grid.ts";
 
@@ -169,20 +170,6 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   };
 }
 
-/** The plan config a model implies (its SDE and default T, ε) merged with the user's choices. */
-export function planConfigFor(model: Model, config: PlanConfig): PlanConfig {
-  const m = model.manifest;
-  const sde: Record<string, unknown> = { sde: m.sde.name };
-  if (m.sde.name === "vp-linear") {
-    Object.assign(sde, { betaMin: m.sde.betaMin, betaMax: m.sde.betaMax });
-  }
-  if (m.sde.name === "ve") {
-    Object.assign(sde, { sigmaMin: m.sde.sigmaMin, sigmaMax: m.sde.sigmaMax });
-  }
-  if (m.sde.name === "vp-discrete") sde.alphasCumprod = m.sde.alphasCumprod;
-  return { ...sde, tStart: m.tStart, tEnd: m.tEnd, ...config } as PlanConfig;
-}
-
 async function readInit(
   path: string,
   n: number,
@@ -271,7 +258,7 @@ export async function runSample(
     }
     let plan;
     try {
-      plan = makePlan(planConfigFor(model, cmd.config));
+      plan = makePlan(modelPlanConfig(model, cmd.config));
     } catch (e) {
       if (e instanceof ConfigError) {
         const flag = kebab(e.field.split(/[.[]/)[0]);
