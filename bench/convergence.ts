@@ -109,6 +109,15 @@ export function exactStartError(
   return Math.sqrt(sum / p.n);
 }
 
+/**
+ * The step count whose NFE is closest to `nfe` (ρRK spends one evaluation per stage), read off a
+ * one-step plan rather than kept beside each method by hand.
+ */
+export function stepsForNfe(config: PlanConfig, nfe: number): number {
+  const perStep = makePlan({ ...config, steps: 1 }).nfe;
+  return Math.max(1, Math.round(nfe / perStep));
+}
+
 /** Least-squares slope of −log(error) against log(NFE-equivalent steps). */
 export function observedOrder(steps: number[], errors: number[]): number {
   const xs = steps.map(Math.log), ys = errors.map((e) => -Math.log(e));

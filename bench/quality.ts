@@ -22,6 +22,7 @@ import { ortWasm } from "../src/backends/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 import { loadMnist } from "../tools/train/mnist_data.ts";
+import { stepsForNfe } from "./convergence.ts";
 import { frechetFromMoments, moments } from "./frechet.ts";
 
 const { values: flags } = parseArgs({
@@ -50,22 +51,21 @@ const T0 = performance.now();
 interface Method {
   label: string;
   config: PlanConfig;
-  stages: number;
   stochastic?: boolean;
 }
 const METHODS: Method[] = [
-  { label: "ddim", config: { method: "ddim" }, stages: 1 },
-  { label: "tab1", config: { method: "tab", order: 1 }, stages: 1 },
-  { label: "tab2", config: { method: "tab", order: 2 }, stages: 1 },
-  { label: "tab3", config: { method: "tab", order: 3 }, stages: 1 },
-  { label: "rhoab3", config: { method: "rhoab", order: 3 }, stages: 1 },
-  { label: "logrho3", config: { method: "logrho", order: 3 }, stages: 1 },
-  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" }, stages: 2 },
-  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" }, stages: 3 },
-  { label: "ipndm", config: { method: "ipndm", order: 3 }, stages: 1 },
-  { label: "euler", config: { method: "euler" }, stages: 1 },
-  { label: "ei-score", config: { method: "ei-score" }, stages: 1 },
-  { label: "sddim-1", config: { method: "ddim", lambda: 1 }, stages: 1, stochastic: true },
+  { label: "ddim", config: { method: "ddim" } },
+  { label: "tab1", config: { method: "tab", order: 1 } },
+  { label: "tab2", config: { method: "tab", order: 2 } },
+  { label: "tab3", config: { method: "tab", order: 3 } },
+  { label: "rhoab3", config: { method: "rhoab", order: 3 } },
+  { label: "logrho3", config: { method: "logrho", order: 3 } },
+  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" } },
+  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" } },
+  { label: "ipndm", config: { method: "ipndm", order: 3 } },
+  { label: "euler", config: { method: "euler" } },
+  { label: "ei-score", config: { method: "ei-score" } },
+  { label: "sddim-1", config: { method: "ddim", lambda: 1 }, stochastic: true },
 ];
 
 // onnxruntime's WASM backend uses ceil(cores/2) threads by default; a benchmark may use them all.
@@ -131,7 +131,7 @@ for (const m of METHODS) {
   table[m.label] = {};
   pictures[m.label] = {};
   for (const nfe of NFES) {
-    const steps = Math.max(1, Math.round(nfe / m.stages));
+    const steps = stepsForNfe(m.config, nfe);
     const r = await run({ ...m.config, steps, grid: "time-quadratic" });
     table[m.label][nfe] = {
       nfe: r.nfe,

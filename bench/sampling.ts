@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { loadModel, makePlan, modelPlanConfig, type Plan, type PlanConfig, sample } from "../mod.ts";
 import { ortWebGpu } from "../src/backends/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
-import { endpointError, loadProblem } from "./convergence.ts";
+import { endpointError, loadProblem, stepsForNfe } from "./convergence.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -22,19 +22,19 @@ const { values: flags } = parseArgs({
 });
 const quick = flags.quick!;
 
-const METHODS: { label: string; config: PlanConfig; stages: number }[] = [
-  { label: "ddim", config: { method: "ddim" }, stages: 1 },
-  { label: "euler", config: { method: "euler" }, stages: 1 },
-  { label: "ei-score", config: { method: "ei-score" }, stages: 1 },
-  { label: "tab1", config: { method: "tab", order: 1 }, stages: 1 },
-  { label: "tab2", config: { method: "tab", order: 2 }, stages: 1 },
-  { label: "tab3", config: { method: "tab", order: 3 }, stages: 1 },
-  { label: "rhoab3", config: { method: "rhoab", order: 3 }, stages: 1 },
-  { label: "logrho3", config: { method: "logrho", order: 3 }, stages: 1 },
-  { label: "ipndm", config: { method: "ipndm", order: 3 }, stages: 1 },
-  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" }, stages: 2 },
-  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" }, stages: 3 },
-  { label: "rhork-rk4", config: { method: "rhork", rk: "rk4" }, stages: 4 },
+const METHODS: { label: string; config: PlanConfig }[] = [
+  { label: "ddim", config: { method: "ddim" } },
+  { label: "euler", config: { method: "euler" } },
+  { label: "ei-score", config: { method: "ei-score" } },
+  { label: "tab1", config: { method: "tab", order: 1 } },
+  { label: "tab2", config: { method: "tab", order: 2 } },
+  { label: "tab3", config: { method: "tab", order: 3 } },
+  { label: "rhoab3", config: { method: "rhoab", order: 3 } },
+  { label: "logrho3", config: { method: "logrho", order: 3 } },
+  { label: "ipndm", config: { method: "ipndm", order: 3 } },
+  { label: "rhork-heun2", config: { method: "rhork", rk: "heun2" } },
+  { label: "rhork-kutta3", config: { method: "rhork", rk: "kutta3" } },
+  { label: "rhork-rk4", config: { method: "rhork", rk: "rk4" } },
 ];
 const NFES = [5, 10, 20, 50];
 
@@ -46,10 +46,9 @@ for (const name of ["gmm-2d", "gmm-64d"]) {
   for (const m of METHODS) {
     accuracy[name][m.label] = {};
     for (const nfe of NFES) {
-      // ρRK spends `stages` evaluations a step: take the step count whose NFE is closest.
-      const steps = Math.max(1, Math.round(nfe / m.stages));
+      const steps = stepsForNfe(m.config, nfe);
       accuracy[name][m.label][nfe] = {
-        nfe: steps * m.stages,
+        nfe: makePlan({ ...m.config, steps }).nfe,
         error: await endpointError(p, { ...m.config, grid: "time-quadratic", steps }),
       };
     }
