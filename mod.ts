@@ -63,6 +63,7 @@ export {
   type BackendName,
   BackendUnavailableError,
   type CombineSpec,
+  configureRuntime,
   createBackend,
   type EpsFunction,
   type EpsSource,
@@ -73,6 +74,7 @@ export {
   type GpuRunStats,
   type Run,
   type RunSpec,
+  type RuntimeSettings,
   type RunTimings,
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";

@@ -3,7 +3,8 @@
 //
 //     deno run examples/tables_offline.ts
 
-import { ConfigError, makePlan, planFromJSON, planToJSON } from "../mod.ts";
+// The ./plan entry point (`@seed/deis/plan`): plans without onnxruntime.
+import { ConfigError, makePlan, planFromJSON, planToJSON } from "../src/plan/mod.ts";
 
 const ddpm: number[] = [];
 let prod = 1;

@@ -10,6 +10,8 @@
  * @module
  */
 
+/// <reference lib="dom" />
+
 import {
   ConfigError,
   GRID_NAMES,

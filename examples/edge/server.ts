@@ -16,7 +16,7 @@
  * for onnxruntime-web's own `ort-wasm-simd-threaded.wasm` (read from the npm cache when the first
  * session is created; `ort_wasm_path.ts` prints its path). Run with `--unstable-raw-imports` and
  * that second read is not needed: the binary is then imported as bytes (module loading needs no
- * permission) and handed to onnxruntime as `env.wasm.wasmBinary`.
+ * permission) and handed to onnxruntime with `configureRuntime({ wasmBinary })`.
  *
  * Prints `listening on http://HOST:PORT/` on stdout once the model is loaded and its session warm;
  * one line per request on stderr. SIGINT/SIGTERM stop it gracefully.
@@ -24,8 +24,7 @@
  * @module
  */
 
-import * as ort from "onnxruntime-web";
-import { loadModel, makePlan, type Model, modelPlanConfig, sample } from "../../mod.ts";
+import { configureRuntime, loadModel, makePlan, type Model, modelPlanConfig, sample } from "../../mod.ts";
 import { ortWasmPath } from "./ort_wasm_path.ts";
 import { createService } from "./service.ts";
 
@@ -107,12 +106,12 @@ function parseFlags(args: string[]): Flags {
 
 /** Hands onnxruntime its WASM binary when `--unstable-raw-imports` allows importing it as bytes. */
 async function provideOrtWasm(): Promise<string> {
-  ort.env.wasm.numThreads = 1; // worker threads would need more permissions, and share 1 model
+  // One thread: worker threads would need more permissions, and requests share one model anyway.
   try {
     const mod = await import("onnxruntime-web/ort-wasm-simd-threaded.wasm", {
       with: { type: "bytes" },
     });
-    ort.env.wasm.wasmBinary = mod.default;
+    configureRuntime({ numThreads: 1, wasmBinary: mod.default });
     return "imported as bytes (--unstable-raw-imports)";
   } catch {
     const path = ortWasmPath();
@@ -123,6 +122,7 @@ async function provideOrtWasm(): Promise<string> {
           `(or run with --unstable-raw-imports)`,
       );
     }
+    configureRuntime({ numThreads: 1 });
     return `read by onnxruntime from ${path}`;
   }
 }
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     `edge server: model ${model.name} [${model.sampleShape}] from ${flags.model} loaded in ${
       (performance.now() - t0).toFixed(0)
     } ms (session warm-up ${warmMs.toFixed(0)} ms); onnxruntime wasm ${ortWasm}, ` +
-      `${ort.env.wasm.numThreads} thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,
+      `1 thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,
   );
 
   const service = await createService(model, {

@@ -30,6 +30,7 @@ export {
 export { type GpuBufferStats, gpuBufferStats } from "./gpu_memory.ts";
 export { fillGaussian, gaussian, NOISE_STREAM, philox4x32, seedWords } from "./noise.ts";
 export { describeAdapter, ortFor, ortWasm, ortWebGpu, probeAdapter } from "./ort.ts";
+export { configureRuntime, type RuntimeSettings } from "./runtime.ts";
 
 /** What `sample` accepts as a backend: a name or a backend object. */
 export type BackendChoice = BackendName | "auto" | Backend;

@@ -14,6 +14,7 @@ import {
   type OrtSessionOptions,
   type OrtTensor,
 } from "../backends/ort.ts";
+import { markRuntimeStarted } from "../backends/runtime.ts";
 import { type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
 import type { ExtraInput, ModelManifest } from "./manifest.ts";
 
@@ -191,6 +192,7 @@ export class Model {
     }
     const m = this.manifest;
     let session: OrtSession;
+    markRuntimeStarted();
     try {
       session = await ortFor(kind).InferenceSession.create(this.bytes, {
         logSeverityLevel: 3, // errors only: the WebGPU EP warns about CPU-placed shape ops
