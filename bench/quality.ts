@@ -16,7 +16,8 @@
  * the core count), --threads T (onnxruntime threads per worker, default 1), --chunk C (samples per
  * network call), --model DIR, --out DIR (default bench/results), --backend wasm|webgpu|auto.
  *
- * Writes quality[-quick].{json,md}, quality_grid[-quick].{png,svg} and quality_fd[-quick].svg.
+ * Writes quality[-quick].{json,md}, quality_grid[-quick].{png,svg} and quality_fd[-quick].svg; the
+ * markdown and the plot come from the JSON alone (`bench/quality_report.ts` re-renders them).
  *
  * @module
  */
@@ -29,6 +30,7 @@ import { loadMnist } from "../tools/train/mnist_data.ts";
 import { stepsForNfe } from "./convergence.ts";
 import { frechetFromMoments, moments } from "./frechet.ts";
 import { type Job, runJobs } from "./quality_jobs.ts";
+import { type QualityCell, qualityFdSvg, qualityMarkdown, type QualityResult } from "./quality_report.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -132,7 +134,6 @@ const runs = await runJobs(jobs, {
   backend,
   workers: WORKERS,
   sampleSize: D,
-  nfeOf,
 });
 const samplingSeconds = (performance.now() - T0) / 1000;
 log(`sampling done in ${(samplingSeconds / 60).toFixed(1)} min`);
@@ -178,7 +179,7 @@ const reference = runs.get("reference")!;
 const ddimLongFd = await fd(runs.get("ddim-long")!.data);
 log(`ddim ${REF_STEPS} steps: FD ${ddimLongFd.toFixed(3)}`);
 
-type Cell = { nfe: number; fd: number; rmse: number | null; ms: number };
+type Cell = QualityCell;
 function cell(key: string, stochastic = false): Promise<Cell> {
   const r = runs.get(key)!;
   return fd(r.data).then((v) => ({
@@ -208,7 +209,7 @@ for (const grid of GRIDS) {
 }
 await featureSession.release();
 
-const result = {
+const result: QualityResult = {
   date: new Date().toISOString(),
   quick,
   samplesPerCell: N,
@@ -257,124 +258,7 @@ const svg = [
 ].join("\n");
 await Deno.writeTextFile(new URL(`quality_grid${suffix}.svg`, resultsDir), svg);
 
-// FD against NFE, log scale.
-const W = 640, H = 400, L = 60, B = 40, R = 150;
-const allFd = Object.values(table).flatMap((c) => Object.values(c).map((x) => x.fd)).concat([floor, ddimLongFd]);
-const lo = Math.log10(Math.min(...allFd) * 0.8), hi = Math.log10(Math.max(...allFd) * 1.2);
-const px = (nfe: number) =>
-  L + ((Math.log(nfe) - Math.log(NFES[0])) / (Math.log(NFES[NFES.length - 1]) - Math.log(NFES[0]) || 1)) * (W - L - R);
-const py = (v: number) => H - B - ((Math.log10(v) - lo) / (hi - lo)) * (H - B - 10);
-const colors = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-  "#000000",
-  "#aa3377",
-];
-const plot = [
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
-  `<rect width="100%" height="100%" fill="white"/>`,
-  `<line x1="${L}" y1="${H - B}" x2="${W - R}" y2="${H - B}" stroke="black"/><line x1="${L}" y1="10" x2="${L}" y2="${
-    H - B
-  }" stroke="black"/>`,
-  ...NFES.map((n) => `<text x="${px(n)}" y="${H - B + 15}" text-anchor="middle">${n}</text>`),
-  `<text x="${(L + W - R) / 2}" y="${H - 8}" text-anchor="middle">NFE</text>`,
-  ...[0.5, 1, 2, 5, 10, 20, 50, 100, 200].filter((v) => Math.log10(v) >= lo && Math.log10(v) <= hi).map((v) =>
-    `<text x="${L - 5}" y="${py(v) + 4}" text-anchor="end">${v}</text><line x1="${L}" y1="${py(v)}" x2="${W - R}" y2="${
-      py(v)
-    }" stroke="#ddd"/>`
-  ),
-  `<text x="14" y="${H / 2}" transform="rotate(-90 14 ${H / 2})" text-anchor="middle">FD vs held-out digits</text>`,
-  `<line x1="${L}" y1="${py(floor)}" x2="${W - R}" y2="${py(floor)}" stroke="black" stroke-dasharray="4 3"/>`,
-  `<text x="${W - R + 5}" y="${py(floor) + 4}">floor (real digits)</text>`,
-  `<line x1="${L}" y1="${py(ddimLongFd)}" x2="${W - R}" y2="${py(ddimLongFd)}" stroke="gray" stroke-dasharray="2 2"/>`,
-  `<text x="${W - R + 5}" y="${py(ddimLongFd) - 4}">ddim ${REF_STEPS} steps</text>`,
-  ...METHODS.map((m, i) => {
-    const pts = NFES.map((n) => `${px(n)},${py(table[m.label][n].fd)}`).join(" ");
-    return `<polyline points="${pts}" fill="none" stroke="${colors[i]}" stroke-width="1.5"/>` +
-      `<text x="${W - R + 5}" y="${20 + i * 14}" fill="${colors[i]}">${m.label}</text>`;
-  }),
-  `</svg>`,
-].join("\n");
-await Deno.writeTextFile(new URL(`quality_fd${suffix}.svg`, resultsDir), plot);
-
-const f = (v: number) => v.toFixed(2);
-// The issue's claims, computed from this run (not asserted: the table is the result either way).
-const at = (label: string, nfe: number) => table[label][nfe];
-const checks: string[] = [];
-if (NFES.includes(10)) {
-  checks.push(
-    `tab3 vs ddim at 10 NFE: FD ${f(at("tab3", 10).fd)} vs ${f(at("ddim", 10).fd)} ` +
-      `(${f(at("tab3", 10).fd / at("ddim", 10).fd)}×), RMSE ${f(at("tab3", 10).rmse!)} vs ${f(at("ddim", 10).rmse!)}`,
-  );
-}
-if (NFES.includes(20)) {
-  const ratio = at("tab3", 20).fd / ddimLongFd;
-  checks.push(
-    `tab3 at 20 NFE vs ddim at ${REF_STEPS} steps: FD ${f(at("tab3", 20).fd)} vs ${f(ddimLongFd)} = ${f(ratio)}× ` +
-      `(${ratio <= 1.5 ? "within" : "NOT within"} 1.5×)`,
-  );
-}
-checks.push(
-  `tab3, time-quadratic vs time-uniform grid, FD: ${
-    NFES.map((n) => `${n} NFE ${f(grids["time-quadratic"][n].fd)} vs ${f(grids["time-uniform"][n].fd)}`).join("; ")
-  }`,
-);
-const lines = [
-  `# Quality benchmark (MNIST)`,
-  ``,
-  `${result.date}${
-    quick ? " (quick)" : ""
-  }: ${N} samples per cell, backend ${backend}, the same x_T (seed ${SEED}) for every method,`,
-  `time-quadratic grid. ${
-    (totalEvaluations / 1e6).toFixed(2)
-  } M sample-evaluations in ${WORKERS} worker process(es) × ${THREADS} thread(s);`,
-  `wall time ${(result.wallSeconds / 60).toFixed(1)} min (sampling ${(samplingSeconds / 60).toFixed(1)} min).`,
-  ``,
-  `FD against the 2,000 held-out digits (lower is better). Floor (${floorCount} real training digits, as many as each cell generates): **${
-    f(floor)
-  }**;`,
-  `ddim at ${REF_STEPS} steps: **${f(ddimLongFd)}**.`,
-  ``,
-  ...checks.map((c) => `- ${c}`),
-  ``,
-  `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
-  `|---|${"---|".repeat(NFES.length)}`,
-  ...METHODS.map((m) =>
-    `| ${m.label} | ${
-      NFES.map((n) => `${f(table[m.label][n].fd)}${table[m.label][n].nfe !== n ? ` (${table[m.label][n].nfe})` : ""}`)
-        .join(" | ")
-    } |`
-  ),
-  ``,
-  `Endpoint RMSE (root mean square over the first ${REF_N} samples of the per-sample L2 distance over 784 pixels in [-1, 1])`,
-  `against tab3 at ${REF_STEPS} steps from the same x_T:`,
-  ``,
-  `| method | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
-  `|---|${"---|".repeat(NFES.length)}`,
-  ...METHODS.filter((m) => !m.stochastic).map((m) =>
-    `| ${m.label} | ${NFES.map((n) => f(table[m.label][n].rmse!)).join(" | ")} |`
-  ),
-  ``,
-  `tab3 on three grids (FD / RMSE):`,
-  ``,
-  `| grid | ${NFES.map((n) => `NFE ${n}`).join(" | ")} |`,
-  `|---|${"---|".repeat(NFES.length)}`,
-  ...Object.entries(grids).map(([g, c]) =>
-    `| ${g} | ${NFES.map((n) => `${f(c[n].fd)} / ${f(c[n].rmse!)}`).join(" | ")} |`
-  ),
-  ``,
-  `![same noise, each method](quality_grid${suffix}.svg)`,
-  ``,
-  `![FD against NFE](quality_fd${suffix}.svg)`,
-  ``,
-];
-await Deno.writeTextFile(new URL(`quality${suffix}.md`, resultsDir), lines.join("\n"));
-console.log(lines.join("\n"));
+const markdown = qualityMarkdown(result);
+await Deno.writeTextFile(new URL(`quality_fd${suffix}.svg`, resultsDir), qualityFdSvg(result));
+await Deno.writeTextFile(new URL(`quality${suffix}.md`, resultsDir), markdown);
+console.log(markdown);

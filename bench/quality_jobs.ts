@@ -40,8 +40,6 @@ export interface ShardSpec {
   backend: "wasm" | "webgpu" | "auto";
   outDir: string;
   workers: number;
-  /** The total sample-evaluations of all workers together, for the progress estimate. */
-  totalEvaluations: number;
 }
 
 /** Chunk `c` of a job with `n` samples: the half-open sample range `[lo, hi)`. */
@@ -67,14 +65,10 @@ export function chunkFile(outDir: string, key: string, c: number): string {
  */
 export async function runJobs(
   jobs: Job[],
-  options: Omit<ShardSpec, "jobs" | "outDir" | "totalEvaluations"> & {
-    sampleSize: number;
-    nfeOf: (job: Job) => number;
-  },
+  options: Omit<ShardSpec, "jobs" | "outDir"> & { sampleSize: number },
 ): Promise<Map<string, JobResult>> {
   const outDir = await Deno.makeTempDir({ prefix: "deis-quality-" });
   try {
-    const totalEvaluations = jobs.reduce((s, j) => s + j.n * options.nfeOf(j), 0);
     const spec: ShardSpec = {
       jobs,
       modelDir: options.modelDir,
@@ -84,7 +78,6 @@ export async function runJobs(
       backend: options.backend,
       outDir,
       workers: options.workers,
-      totalEvaluations,
     };
     const specPath = `${outDir}/spec.json`;
     await Deno.writeTextFile(specPath, JSON.stringify(spec));

@@ -26,13 +26,33 @@ const nMax = Math.max(...spec.jobs.map((j) => j.n));
 // The same x_T for every job: sample i always starts from the i-th slice of one Gaussian stream.
 const xT = Float32Array.from(gaussian(spec.seed, nMax * D));
 
+// This worker's own share (chunks are dealt round-robin, so shares differ by up to a chunk per job).
+const plans = spec.jobs.map((job) => makePlan({ ...sde, ...job.config }));
+const share = spec.jobs.reduce(
+  (s, job, j) =>
+    s + chunksOf(w, spec.workers, spec.chunk, job.n).reduce((t, c) => {
+      const [lo, hi] = chunkRange(c, spec.chunk, job.n);
+      return t + (hi - lo) * plans[j].nfe;
+    }, 0),
+  0,
+);
 const T0 = performance.now();
 let done = 0; // sample-evaluations done by this worker
-const share = spec.totalEvaluations / spec.workers;
+let lastReport = T0;
+const report = (what: string) => {
+  const s = (performance.now() - T0) / 1000;
+  const left = Math.max(0, share - done) * (s / Math.max(done, 1));
+  console.error(
+    `[worker ${w}] ${what}: ${s.toFixed(0)} s, ` +
+      `${(100 * done / share).toFixed(0)} % of its evaluations, about ${(left / 60).toFixed(0)} min left`,
+  );
+  lastReport = performance.now();
+};
 try {
   for (const [j, job] of spec.jobs.entries()) {
-    const plan = makePlan({ ...sde, ...job.config });
-    for (const c of chunksOf(w, spec.workers, spec.chunk, job.n)) {
+    const plan = plans[j];
+    const chunks = chunksOf(w, spec.workers, spec.chunk, job.n);
+    for (const [k, c] of chunks.entries()) {
       const [lo, hi] = chunkRange(c, spec.chunk, job.n);
       const t0 = performance.now();
       const r = await sample({
@@ -49,13 +69,12 @@ try {
       await Deno.writeFile(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
       await Deno.writeTextFile(`${file}.json`, JSON.stringify({ ms, nfe: r.nfe }));
       done += (hi - lo) * r.nfe;
+      // Long jobs (the 1000-step rows take half an hour) also report between chunks.
+      if (k < chunks.length - 1 && performance.now() - lastReport > 60_000) {
+        report(`${j + 1}/${spec.jobs.length} ${job.key}, chunk ${k + 1}/${chunks.length}`);
+      }
     }
-    const s = (performance.now() - T0) / 1000;
-    const left = Math.max(0, share - done) * (s / Math.max(done, 1));
-    console.error(
-      `[worker ${w}] ${j + 1}/${spec.jobs.length} ${job.key}: ${s.toFixed(0)} s, ` +
-        `${(100 * done / share).toFixed(0)} % of its evaluations, about ${(left / 60).toFixed(0)} min left`,
-    );
+    report(`${j + 1}/${spec.jobs.length} ${job.key}`);
   }
 } finally {
   await model.dispose();

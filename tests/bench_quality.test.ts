@@ -65,3 +65,49 @@ Deno.test("quality jobs: every chunk runs on exactly one worker, whatever the wo
     }
   }
 });
+
+Deno.test("quality report: criteria lines follow the numbers; diverged cells are clipped and labelled", async () => {
+  const { qualityChecks, qualityFdSvg, qualityMarkdown } = await import("../bench/quality_report.ts");
+  const cell = (fd: number, rmse: number | null = 1) => ({ nfe: 0, fd, rmse, ms: 1 });
+  const row = (fds: number[], stochastic = false) =>
+    Object.fromEntries([5, 10, 20].map((n, i) => [n, { ...cell(fds[i], stochastic ? null : 1), nfe: n }]));
+  const r = {
+    date: "2026-01-01T00:00:00Z",
+    quick: false,
+    samplesPerCell: 100,
+    backend: "wasm",
+    seed: 1,
+    referenceSteps: 1000,
+    referenceSamples: 50,
+    workers: 2,
+    threadsPerWorker: 1,
+    sampleEvaluations: 1e6,
+    floorFd: 2,
+    floorCount: 100,
+    ddimLongFd: 10,
+    table: {
+      ddim: row([40, 20, 14]),
+      tab3: row([30, 12, 16]),
+      rhork: row([5000, 50, 11]),
+      sddim: row([40, 15, 11], true),
+    },
+    grids: { "time-quadratic": row([30, 12, 16]), "time-uniform": row([60, 11, 15]) },
+    samplingSeconds: 60,
+    wallSeconds: 70,
+  };
+  const checks = qualityChecks(r);
+  assert.match(checks[0], /FD 12\.00 vs 20\.00 \(0\.60×\)/);
+  assert.match(checks[1], /= 1\.60× \(NOT within 1\.5×\)/);
+  assert.match(checks[2], /quadratic lower at 5 NFE\)$/);
+  r.table.tab3[20].fd = 14.9;
+  assert.match(qualityChecks(r)[1], /\(within 1\.5×\)/);
+
+  const md = qualityMarkdown(r);
+  assert.match(md, /\| rhork \| 5000\.00 \| 50\.00 \| 11\.00 \|/);
+  assert.doesNotMatch(md.split("Endpoint RMSE")[1], /\| sddim \|/, "stochastic rows have no RMSE row");
+
+  const svg = qualityFdSvg(r);
+  assert.match(svg, /↑ 5000/, "a value above 20× the long-DDIM FD is labelled at the top edge");
+  const ys = [...svg.matchAll(/points="([^"]+)"/g)].flatMap((m) => m[1].split(" ").map((p) => Number(p.split(",")[1])));
+  assert.ok(ys.every((y) => y >= 24 && y <= 380), `all polyline points inside the plot: ${ys}`);
+});

@@ -13,7 +13,7 @@ eps; trained with the plain eps DSM loss), but near t = 1, where alpha(1) = 0.00
 net of this size plateaus at an eps loss of ~6e-4 there (x0 error ~4 rms), which drove about a third
 of DDIM trajectories off the data manifold in a first run. param="eps" returns F itself.
 
-Layout (channels C0, C1, C2 at 28x28, 14x14, 7x7):
+Layout (channels C0, C1, C2 = 8, 24, 48 at 28x28, 14x14, 7x7):
   conv_in 3x3 -> ResBlock(C0)                          [skip s0]
   down 3x3/2 -> ResBlock(C1)                           [skip s1]
   down 3x3/2 -> ResBlock(C2)                           [skip s2]
@@ -22,7 +22,10 @@ Layout (channels C0, C1, C2 at 28x28, 14x14, 7x7):
   nearest x2, 1x1 conv C2->C1, ResBlock(C1) on h + s1
   nearest x2, 1x1 conv C1->C0, ResBlock(C0) on h + s0
   GroupNorm, SiLU, conv_out 3x3 -> 1 channel
-Skips are added (not concatenated) to keep the cost under ~50 MFLOP per evaluation.
+Skips are added (not concatenated) to keep the cost low: 24 MFLOP per evaluation at the default
+widths 8 / 24 / 48. A first version at 16 / 32 / 56 (47 MFLOP) put the quality benchmark's full run
+(about 2.6 M sample-evaluations, bench/quality.ts) near 2 hours on two CPU cores; the 28x28 level,
+the most expensive per channel, was thinned the most.
 Output: eps = sigma(t) x + alpha(t) * (that 1-channel map), see below.
 ResBlock: GN -> SiLU -> conv3x3 -> + Linear(temb) -> GN -> SiLU -> conv3x3, + identity.
 Time embedding: sinusoidal(999 t, 64) -> Linear -> SiLU -> Linear (dim temb_dim).
@@ -116,7 +119,7 @@ class Attention(nn.Module):
 
 
 class UNet(nn.Module):
-    def __init__(self, channels=(16, 32, 56), temb_dim=128, attention=True, mid_block=False, dropout=0.0,
+    def __init__(self, channels=(8, 24, 48), temb_dim=128, attention=True, mid_block=False, dropout=0.0,
                  param="v"):
         super().__init__()
         c0, c1, c2 = channels
