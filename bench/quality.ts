@@ -179,8 +179,7 @@ const reference = runs.get("reference")!;
 const ddimLongFd = await fd(runs.get("ddim-long")!.data);
 log(`ddim ${REF_STEPS} steps: FD ${ddimLongFd.toFixed(3)}`);
 
-type Cell = QualityCell;
-function cell(key: string, stochastic = false): Promise<Cell> {
+function cell(key: string, stochastic = false): Promise<QualityCell> {
   const r = runs.get(key)!;
   return fd(r.data).then((v) => ({
     nfe: r.nfe,
@@ -189,7 +188,7 @@ function cell(key: string, stochastic = false): Promise<Cell> {
     ms: r.ms,
   }));
 }
-const table: Record<string, Record<number, Cell>> = {};
+const table: Record<string, Record<number, QualityCell>> = {};
 const pictures: Record<string, Record<number, Float32Array>> = {};
 for (const m of METHODS) {
   table[m.label] = {};
@@ -200,7 +199,7 @@ for (const m of METHODS) {
   }
   log(`${m.label}: FD ${NFES.map((n) => table[m.label][n].fd.toFixed(2)).join(", ")}`);
 }
-const grids: Record<string, Record<number, Cell>> = {};
+const grids: Record<string, Record<number, QualityCell>> = {};
 for (const grid of GRIDS) {
   grids[grid] = {};
   for (const nfe of NFES) {

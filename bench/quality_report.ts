@@ -45,7 +45,7 @@ export interface QualityResult {
   wallSeconds: number;
 }
 
-/** Labels of the stochastic rows, which have no endpoint RMSE. */
+/** Whether row `label` is a stochastic method's (it has no endpoint RMSE). */
 const isStochastic = (r: QualityResult, label: string) => Object.values(r.table[label]).every((c) => c.rmse === null);
 
 /** The NFE columns of a result, ascending. */
@@ -180,20 +180,21 @@ export function qualityFdSvg(r: QualityResult): string {
   }
   const clipped: string[] = [];
   const lines = labels.map((l, i) => {
+    const color = COLORS[i % COLORS.length];
     const pts = nfes.map((n) => `${px(n).toFixed(1)},${py(r.table[l][n].fd).toFixed(1)}`).join(" ");
     for (const n of nfes) {
       const v = r.table[l][n].fd;
       if (v > cap * 1.1) {
         clipped.push(
-          `<circle cx="${px(n).toFixed(1)}" cy="${py(v).toFixed(1)}" r="3.5" fill="white" stroke="${COLORS[i]}"/>` +
-            `<text x="${(px(n) + 6).toFixed(1)}" y="${(py(v) + 4 + 12 * clipped.length).toFixed(1)}" fill="${
-              COLORS[i]
-            }">↑ ${v.toFixed(0)}</text>`,
+          `<circle cx="${px(n).toFixed(1)}" cy="${py(v).toFixed(1)}" r="3.5" fill="white" stroke="${color}"/>` +
+            `<text x="${(px(n) + 6).toFixed(1)}" y="${
+              (py(v) + 4 + 12 * clipped.length).toFixed(1)
+            }" fill="${color}">↑ ${v.toFixed(0)}</text>`,
         );
       }
     }
-    return `<polyline points="${pts}" fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="1.5"/>` +
-      `<text x="${W - R + 8}" y="${T + 4 + i * 14}" fill="${COLORS[i % COLORS.length]}">${l}</text>`;
+    return `<polyline points="${pts}" fill="none" stroke="${color}" stroke-width="1.5"/>` +
+      `<text x="${W - R + 8}" y="${T + 4 + i * 14}" fill="${color}">${l}</text>`;
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="11">`,
