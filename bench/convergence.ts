@@ -93,7 +93,7 @@ export function exactStartError(
     for (let k = r; k < plan.steps; k++) {
       history.unshift(p.eps(x, [plan.timesteps[k]]));
       history.length = Math.min(history.length, r + 1);
-      const row = plan.rows[k];
+      const row = plan.rows![k];
       const next = new Float64Array(p.dim);
       for (let d = 0; d < p.dim; d++) {
         let v = row[0] * x[d];

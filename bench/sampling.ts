@@ -93,7 +93,7 @@ async function downloadLoop(
     network += u0 - n0;
     ring.unshift(eps);
     if (ring.length > 4) ring.pop();
-    const row = plan.rows[k];
+    const row = plan.rows![k];
     const next = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) {
       let v = row[0] * x[i];

@@ -6,7 +6,7 @@ import { makePlan } from "../mod.ts";
 
 const plan = makePlan({ sde: "vp-linear", method: "tab", order: 3, steps: 10, grid: "time-quadratic" });
 console.log(`NFE ${plan.nfe}; the network is evaluated at t =`, plan.evalTimes.map((t) => t.toFixed(4)).join(" "));
-plan.rows.forEach((row, k) => {
+plan.rows!.forEach((row, k) => {
   const [xCoef, ...c] = row;
   console.log(
     `step ${k}: t ${plan.timesteps[k].toFixed(4)} → ${plan.timesteps[k + 1].toFixed(4)}  x·${

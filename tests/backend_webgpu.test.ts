@@ -362,7 +362,7 @@ Deno.test({
         const pad = (b: number) => Math.max(16, Math.ceil(b / 16) * 16);
         const L = n * 2;
         const xs = plan.method === "rhork" ? 2 : 1;
-        const eps = plan.method === "rhork" ? plan.stages![0].length : plan.rows[0].length - 1;
+        const eps = plan.method === "rhork" ? plan.stages![0].length : plan.rows![0].length - 1;
         const expected = xs * pad(4 * L) + pad(4 * L * eps) + 16 + 32 + 176 +
           16 + pad(4 * L + 16);
         assert.equal(r.gpu?.peakBytes, expected, `run ${i}`);

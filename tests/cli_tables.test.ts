@@ -40,9 +40,9 @@ Deno.test("prints exactly one JSON plan and nothing on stderr", async () => {
   assert.equal(plan.timesteps.length, 11);
   assert.equal(plan.alphaBar.length, 11);
   assert.equal(plan.rho.length, 11);
-  assert.equal(plan.rows.length, 10);
-  assert.equal(plan.rows[0].length, 5);
-  assert.deepEqual(plan.rows[0].slice(2), [0, 0, 0]); // warm start, zero padded
+  assert.equal(plan.rows!.length, 10);
+  assert.equal(plan.rows![0].length, 5);
+  assert.deepEqual(plan.rows![0].slice(2), [0, 0, 0]); // warm start, zero padded
   assert.equal(plan.nfe, 10);
   assert.deepEqual(
     plan,
@@ -119,7 +119,7 @@ Deno.test("every flag reaches the plan", async () => {
     ],
     [
       ["--sde", "vp-cosine", "--method", "logrho", "--order", "2"],
-      (p) => assert.equal(p.rows[0].length, 4),
+      (p) => assert.equal(p.rows![0].length, 4),
     ],
   ];
   for (const [args, check] of cases) {
@@ -141,7 +141,7 @@ Deno.test("csv format", async () => {
     plan.timesteps[0],
     plan.alphaBar[0],
     plan.rho[0],
-    ...plan.rows[0],
+    ...plan.rows![0],
   ]);
 });
 

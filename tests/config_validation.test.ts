@@ -161,7 +161,7 @@ Deno.test("valid edge cases produce finite plans", () => {
   ) {
     const p = makePlan(config);
     for (
-      const arr of [p.timesteps, p.alphaBar, p.rho, ...p.rows, p.noise ?? []]
+      const arr of [p.timesteps, p.alphaBar, p.rho, ...p.rows!, p.noise ?? []]
     ) {
       for (const v of arr) {
         assert.ok(Number.isFinite(v), JSON.stringify(config));

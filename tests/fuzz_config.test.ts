@@ -111,13 +111,13 @@ function randomValue(r: () => number, key: string): unknown {
 }
 
 function checkPlanFinite(plan: ReturnType<typeof makePlan>, what: string): void {
-  const arrays = [plan.timesteps, plan.alphaBar, plan.rho, plan.evalTimes, ...plan.rows, plan.noise ?? []];
+  const arrays = [plan.timesteps, plan.alphaBar, plan.rho, plan.evalTimes, ...plan.rows!, plan.noise ?? []];
   for (const step of plan.stages ?? []) {
     for (const s of step) arrays.push([s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs]);
   }
   for (const arr of arrays) for (const v of arr) assert.ok(Number.isFinite(v), `non-finite value in plan for ${what}`);
   for (let i = 1; i < plan.timesteps.length; i++) assert.ok(plan.timesteps[i] < plan.timesteps[i - 1], what);
-  assert.equal(plan.rows.length, plan.steps);
+  assert.equal(plan.rows!.length, plan.steps);
   // Every plan survives its own serialisation check.
   planFromJSON(planToJSON(plan));
 }

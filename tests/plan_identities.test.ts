@@ -37,12 +37,12 @@ Deno.test("order 0 of tab, rhoab and logrho is DDIM", () => {
       const ddim = makePlan({ ...base, method: "ddim" });
       for (const method of ["tab", "rhoab", "logrho", "ipndm"] as const) {
         const p = makePlan({ ...base, method, order: 0 });
-        p.rows.forEach((row, k) => {
-          assertClose(row[0], ddim.rows[k][0], {
+        p.rows!.forEach((row, k) => {
+          assertClose(row[0], ddim.rows![k][0], {
             rel: 1e-15,
             what: `${sde.sde} ${method} x_coef ${k}`,
           });
-          assertClose(row[1], ddim.rows[k][1], {
+          assertClose(row[1], ddim.rows![k][1], {
             rel: 1e-13,
             what: `${sde.sde} ${grid.grid} ${method} c0 ${k}`,
           });
@@ -61,14 +61,14 @@ Deno.test("each multistep row's ε weights sum to the DDIM weight", () => {
         for (const method of ["tab", "rhoab", "logrho", "ipndm"] as const) {
           for (const order of [1, 2, 3]) {
             const p = makePlan({ ...base, method, order });
-            p.rows.forEach((row, k) => {
+            p.rows!.forEach((row, k) => {
               const sum = row.slice(1).reduce((a, b) => a + b, 0);
               // The sum cancels terms of alternating sign; bound the error by their magnitude.
               const scale = row.slice(1).reduce((a, b) => a + Math.abs(b), 0);
-              const err = Math.abs(sum - ddim.rows[k][1]);
+              const err = Math.abs(sum - ddim.rows![k][1]);
               assert.ok(
                 err <= 1e-13 * scale,
-                `${sde.sde} ${grid.grid} ${method}${order} step ${k}: ${sum} vs ${ddim.rows[k][1]}`,
+                `${sde.sde} ${grid.grid} ${method}${order} step ${k}: ${sum} vs ${ddim.rows![k][1]}`,
               );
             });
           }
@@ -91,9 +91,9 @@ Deno.test("rhoab by quadrature equals its closed form", () => {
         });
         const closed = buildPlan(c);
         const quad = buildPlan(c, { rhoabByQuadrature: true });
-        closed.rows.forEach((row, k) =>
+        closed.rows!.forEach((row, k) =>
           row.forEach((v, j) =>
-            assertClose(quad.rows[k][j], v, {
+            assertClose(quad.rows![k][j], v, {
               rel: 1e-13,
               abs: 1e-15,
               smallBelow: 1e-2,
@@ -123,11 +123,11 @@ Deno.test("logrho order 1 equals its closed form", () => {
         const a = Math.sqrt(p.alphaBar[k + 1]);
         const w1 = (p.rho[k] * (h * Math.exp(h) - Math.expm1(h))) / D;
         const w0 = p.rho[k] * Math.expm1(h) - w1;
-        assertClose(p.rows[k][2], a * w1, {
+        assertClose(p.rows![k][2], a * w1, {
           rel: 1e-11,
           what: `${sde.sde} ${grid.grid} c1 ${k}`,
         });
-        assertClose(p.rows[k][1], a * w0, {
+        assertClose(p.rows![k][1], a * w0, {
           rel: 1e-11,
           what: `${sde.sde} ${grid.grid} c0 ${k}`,
         });
@@ -143,9 +143,9 @@ Deno.test("iPNDM equals the variable-step AB (rhoab) weights on a grid uniform i
     for (const order of [1, 2, 3]) {
       const ab = makePlan({ ...base, method: "rhoab", order });
       const ip = makePlan({ ...base, method: "ipndm", order });
-      ab.rows.forEach((row, k) =>
+      ab.rows!.forEach((row, k) =>
         row.forEach((v, j) =>
-          assertClose(ip.rows[k][j], v, {
+          assertClose(ip.rows![k][j], v, {
             rel: 1e-11,
             abs: 1e-14,
             smallBelow: 1e-2,
@@ -162,9 +162,9 @@ Deno.test("stochastic DDIM: λ = 0 is DDIM without noise; λ = 1 is the DDPM pos
     const ddim = makePlan({ ...sde, method: "ddim", steps: 25 });
     const l0 = makePlan({ ...sde, method: "ddim", steps: 25, lambda: 0 });
     assert.equal(l0.noise, undefined);
-    l0.rows.forEach((row, k) => assert.deepEqual(row, ddim.rows[k]));
+    l0.rows!.forEach((row, k) => assert.deepEqual(row, ddim.rows![k]));
     const tiny = makePlan({ ...sde, method: "ddim", steps: 25, lambda: 1e-9 });
-    tiny.rows.forEach((row, k) => assertClose(row[1], ddim.rows[k][1], { rel: 1e-12, what: "λ→0 c0" }));
+    tiny.rows!.forEach((row, k) => assertClose(row[1], ddim.rows![k][1], { rel: 1e-12, what: "λ→0 c0" }));
     tiny.noise!.forEach((s) => assert.ok(s < 1e-7));
 
     const p = makePlan({ ...sde, method: "ddim", steps: 25, lambda: 1 });
@@ -181,11 +181,11 @@ Deno.test("stochastic DDIM: λ = 0 is DDIM without noise; λ = 1 is the DDPM pos
       // Posterior mean in x̂₀ form: sqrt(ᾱ_{k+1}) x̂₀ + sqrt(1 − ᾱ_{k+1} − β̃) ε, x̂₀ = (x − σ_k ε)/α_k.
       const psi = Math.sqrt(p.alphaBar[k + 1] / p.alphaBar[k]);
       const c0 = Math.sqrt(s1 - s * s) - psi * Math.sqrt(s0);
-      assertClose(p.rows[k][1], c0, {
+      assertClose(p.rows![k][1], c0, {
         rel: 1e-10,
         what: `${sde.sde} posterior mean ${k}`,
       });
-      assertClose(p.rows[k][0], psi, { rel: 1e-15, what: "x_coef" });
+      assertClose(p.rows![k][0], psi, { rel: 1e-15, what: "x_coef" });
     });
   }
 });
@@ -197,7 +197,7 @@ Deno.test("evaluation times and NFE", () => {
   const rk = makePlan({ method: "rhork", rk: "kutta3", steps: 4 });
   assert.equal(rk.nfe, 12);
   assert.equal(rk.stages![0].length, 3);
-  assert.equal(rk.rows[0].length, 4);
+  assert.equal(rk.rows![0].length, 4);
   // The first stage sits on the grid point, the last of kutta3 on the next one.
   assert.equal(rk.stages![1][0].t, rk.timesteps[1]);
   assert.equal(rk.stages![1][2].t, rk.timesteps[2]);

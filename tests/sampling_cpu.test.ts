@@ -60,7 +60,10 @@ async function endpointError(cfg: PlanConfig): Promise<number> {
   return Math.sqrt(e / N);
 }
 
-/** DDIM for vp-linear built by hand: x_coef = α_{k+1}/α_k, c_0 = α_{k+1}(ρ_{k+1} − ρ_k). */
+/**
+ * DDIM for vp-linear built by hand: x_coef = α_{k+1}/α_k, c_0 = α_{k+1}(ρ_{k+1} − ρ_k), as a
+ * `deis-plan/1` plan (rows, no program), which sample() upgrades.
+ */
 function handDdim(steps: number): Plan {
   const b0 = 0.1, b1 = 20, T = 1, eps0 = 1e-3;
   const timesteps = Array.from(
@@ -87,7 +90,7 @@ function handDdim(steps: number): Plan {
     rows,
     evalTimes: timesteps.slice(0, steps),
     nfe: steps,
-  };
+  } as unknown as Plan;
 }
 
 Deno.test("float64 loop: a hand-made DDIM plan gives makePlan's DDIM samples", async () => {
@@ -327,20 +330,20 @@ Deno.test({
       field("init"),
     );
     await assert.rejects(
-      sampleFunction({ ...base, plan: { ...plan, rows: plan.rows.slice(1) } }),
+      sampleFunction({ ...base, plan: { ...plan, rows: plan.rows!.slice(1) } }),
       field("plan.rows"),
     );
     await assert.rejects(
       sampleFunction({
         ...base,
-        plan: { ...plan, rows: [[1, NaN], ...plan.rows.slice(1)] },
+        plan: { ...plan, rows: [[1, NaN], ...plan.rows!.slice(1)] },
       }),
       field("plan.rows[0][1]"),
     );
     await assert.rejects(
       sampleFunction({
         ...base,
-        plan: { ...plan, format: "x" as "deis-plan/1" },
+        plan: { ...plan, format: "x" as "deis-plan/2" },
       }),
       field("plan.format"),
     );

@@ -13,6 +13,7 @@
 
 import { AbortError, ConfigError, ModelError } from "../errors.ts";
 import { fillGaussian } from "./noise.ts";
+import { dataMap } from "../model/convert.ts";
 import { ortFor, type OrtTensor } from "./ort.ts";
 import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
 
@@ -99,6 +100,10 @@ class CpuRun implements Run {
         }
         dst[i] = v;
       }
+      if (ev.output === "x0") {
+        const { p, qc } = dataMap({ p: 0, qc: 1, qu: 0 }, ev);
+        for (let i = 0; i < L; i++) dst[i] = p * xv[i] + qc * dst[i];
+      }
       return;
     }
     const model = src.model;
@@ -128,7 +133,7 @@ class CpuRun implements Run {
       let bad = 0;
       for (let i = 0; i < o.length; i++) if (!Number.isFinite(o[i])) bad++;
       if (bad > 0) throw model.nonFiniteError(where, bad);
-      const map = model.epsMap(ev, src.guidance?.scale);
+      const map = model.valueMap(ev, src.guidance?.scale);
       if (this.#groups === 1) {
         for (let i = 0; i < L; i++) dst[i] = map.p * xv[i] + map.qc * o[i];
       } else {

@@ -17,13 +17,9 @@
  * @module
  */
 
-/** Streams used by the samplers. */
-export const NOISE_STREAM = {
-  /** The initial x_T. */
-  prior: 0,
-  /** The per-step noise of stochastic samplers (step index = counter word 1). */
-  step: 1,
-} as const;
+import { NOISE_STREAM } from "../plan/noise_streams.ts";
+
+export { NOISE_STREAM };
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -84,8 +80,7 @@ const TWO_PI = 2 * Math.PI;
 const INV_2_24 = 1 / 16777216;
 
 /**
- * Fills `out[i]` (i = 0..out.length−1) with `scale · z(offset + i)` of draw `(stream, step)`; when
- * `accumulate`, adds to `out` instead of overwriting.
+ * Fills `out[i]` (i = 0..out.length−1) with `scale · z(offset + i)` of draw `(stream, step)`.
  */
 export function fillGaussian(
   out: Float64Array | Float32Array,
@@ -94,7 +89,6 @@ export function fillGaussian(
   step: number,
   scale = 1,
   offset = 0,
-  accumulate = false,
 ): void {
   const [k0, k1] = seedWords(seed);
   const w = new Uint32Array(4);
@@ -114,8 +108,7 @@ export function fillGaussian(
         z[2 * pair + 1] = r * Math.sin(TWO_PI * u2);
       }
     }
-    const v = scale * z[e & 3];
-    out[i] = accumulate ? out[i] + v : v;
+    out[i] = scale * z[e & 3];
   }
 }
 

@@ -19,6 +19,8 @@ export interface Evaluation extends EvalPoint {
   index: number;
   /** The step it belongs to. */
   step: number;
+  /** What the value register receives: ε, or the data prediction x̂₀ = x/α − ρ ε (default ε). */
+  output?: "eps" | "x0";
 }
 
 /**

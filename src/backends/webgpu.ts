@@ -314,7 +314,7 @@ class WebGpuRun implements Run {
           m.output,
         );
       }
-      const map = model.epsMap(ev, this.#guidanceScale);
+      const map = model.valueMap(ev, this.#guidanceScale);
       const buf = new ArrayBuffer(PREPARE_PARAMS_BYTES);
       const u = new Uint32Array(buf), f = new Float32Array(buf);
       u[0] = this.length;

@@ -33,3 +33,6 @@ export function parseNumber(text: string): number | string {
 export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 }
+
+/** A usage error of a CLI: printed as one line on stderr, exit code 2. */
+export class UsageError extends Error {}

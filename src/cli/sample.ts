@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { kebab, NUMBER } from "./args.ts";
+import { kebab, NUMBER, UsageError } from "./args.ts";
 import { ConfigError, DeisError } from "../errors.ts";
 import { loadModel } from "../model/mod.ts";
 import type { Model } from "../model/mod.ts";
@@ -20,15 +20,16 @@ import { makePlan } from "../plan/make_plan.ts";
 import { modelPlanConfig } from "../model/plan_config.ts";
 import { sample, type SampleResult } from "../sampling/mod.ts";
 import { encodePng, tileSamples } from "../image/grid.ts";
+import { methodChoices, RK_NAMES } from "../plan/registry.ts";
+import { GRID_NAMES } from "../plan/config.ts";
+
+export { UsageError };
 
 const USAGE = `usage: deno task sample --model <dir> [flags]
-  --method ddim|tab|rhoab|logrho|ipndm|rhork|euler|ei-score  --order 0..3  --rk heun2|kutta3|rk4|...
-  --steps <n>  --grid time-uniform|time-quadratic|time-power|logrho|karras  --kappa <k>
+  --method ${methodChoices()}  --order <r>  --variant bh1|bh2  --rk ${RK_NAMES.join("|")}
+  --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
   --n <count>  --seed <int>  --backend auto|webgpu|wasm  --lambda <l>  --guidance <w> --cond name=value
   --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
-
-/** A usage error: one line on stderr, exit code 2. */
-export class UsageError extends Error {}
 
 /** What a sampling command asks for, after parsing. */
 export interface SampleCommand {
@@ -77,6 +78,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     "model",
     "method",
     "order",
+    "variant",
     "rk",
     "steps",
     "grid",
@@ -132,6 +134,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   const config: Record<string, unknown> = {};
   if (s("method") !== undefined) config.method = s("method");
   if (s("rk") !== undefined) config.rk = s("rk");
+  if (s("variant") !== undefined) config.variant = s("variant");
   if (s("grid") !== undefined) config.grid = s("grid");
   for (
     const [flag, key] of [["order", "order"], ["steps", "steps"], [

@@ -10,11 +10,12 @@
  */
 
 import { parseArgs } from "node:util";
-import { kebab, parseNumber } from "./args.ts";
+import { kebab, parseNumber, UsageError } from "./args.ts";
 import { ConfigError, DeisError } from "../errors.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { makePlan } from "../plan/make_plan.ts";
 import type { Plan } from "../plan/types.ts";
+import { methodChoices, methodHelp, RK_NAMES } from "../plan/registry.ts";
 
 /** Flags and their kinds: `number`, `string`, or `file` (a JSON array read from disk). */
 const FLAGS = {
@@ -31,6 +32,7 @@ const FLAGS = {
   timesteps: "file",
   method: "string",
   order: "number",
+  variant: "string",
   rk: "string",
   lambda: "number",
   steps: "number",
@@ -40,12 +42,11 @@ const USAGE = `usage: deno task tables [flags]
   --sde vp-linear|vp-cosine|vp-discrete|ve   --beta-min --beta-max --sigma-min --sigma-max
   --alphas-cumprod <file.json>  --t-start <T>  --t-end <eps>
   --grid time-uniform|time-quadratic|time-power|logrho|karras  --kappa <k>  --timesteps <file.json>
-  --method ddim|tab|rhoab|logrho|ipndm|rhork|euler|ei-score  --order 0..3
-  --rk euler|midpoint2|heun2|ralston3|kutta3|rk4  --lambda <l>  --steps <n>
-  --format json|csv   --batch <configs.json>   --help`;
-
-/** A usage error: printed as one line, exit code 2. */
-class UsageError extends Error {}
+  --method ${methodChoices()}  --order <r>  --variant bh1|bh2
+  --rk ${RK_NAMES.join("|")}  --lambda <l>  --steps <n>
+  --format json|csv   --batch <configs.json>   --help
+methods:
+${methodHelp()}`;
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
@@ -81,7 +82,30 @@ function resolveFiles(config: Record<string, unknown>): PlanConfig {
   return out as PlanConfig;
 }
 
+/** Methods without x-space rows: one line per program operation, terms as (register, coefficient) columns. */
+function programCsv(plan: Plan): string {
+  const W = plan.program.registers.v;
+  const terms = Array.from({ length: W }, (_, j) => [`term${j}_reg`, `term${j}_coef`]).flat();
+  const lines = [
+    ["index", "op", "dst", "src", "src_coef", "a", "t", "alpha_bar", "rho", "out", "end", ...terms].join(","),
+  ];
+  plan.program.ops.forEach((op, i) => {
+    const cells: (string | number)[] = [i, op.op, op.dst];
+    if (op.op === "init") cells.push("", "", "", "", "", "", "", "", ...terms.map(() => ""));
+    else if (op.op === "eval") {
+      cells.push(op.src, "", "", op.t, op.alphaBar, op.rho, op.out, "", ...terms.map(() => ""));
+    } else {
+      const flat = Array.from({ length: W }, (_, j) => op.terms[j] ?? ["", ""]).flat();
+      cells.push(op.src?.[0] ?? "", op.src?.[1] ?? "", op.a, "", "", "", "", op.end ?? "", ...flat);
+    }
+    lines.push(cells.join(","));
+  });
+  return lines.join("\n") + "\n";
+}
+
 function planCsv(plan: Plan): string {
+  if (!plan.rows) return programCsv(plan);
+  const rows = plan.rows;
   const lines: string[] = [];
   if (plan.stages) {
     const S = plan.stages[0].length;
@@ -103,7 +127,7 @@ function planCsv(plan: Plan): string {
     plan.stages.forEach((step, k) =>
       step.forEach((s, m) => {
         const coefs = Array.from({ length: S - 1 }, (_, l) => s.coefs[l] ?? 0);
-        const row = m === 0 ? plan.rows[k] : plan.rows[k].map(() => "");
+        const row = m === 0 ? rows[k] : rows[k].map(() => "");
         lines.push(
           [k, m, s.t, s.alphaBar, s.rho, s.xCoef, ...coefs, ...row].join(","),
         );
@@ -111,7 +135,7 @@ function planCsv(plan: Plan): string {
     );
   } else {
     const c = Array.from(
-      { length: plan.rows[0].length - 1 },
+      { length: rows[0].length - 1 },
       (_, j) => `c${j}`,
     );
     lines.push(
@@ -126,7 +150,7 @@ function planCsv(plan: Plan): string {
       ].join(","),
     );
     for (let k = 0; k <= plan.steps; k++) {
-      const row = k < plan.steps ? plan.rows[k] : plan.rows[0].map(() => "");
+      const row = k < plan.steps ? rows[k] : rows[0].map(() => "");
       const noise = plan.noise ? [k < plan.steps ? plan.noise[k] : ""] : [];
       lines.push(
         [k, plan.timesteps[k], plan.alphaBar[k], plan.rho[k], ...row, ...noise]

@@ -19,14 +19,6 @@ export interface EngineExports {
   setVpCosine(): void;
   setVe(sigmaMin: number, sigmaMax: number): void;
   setVpDiscrete(ptr: number, n: number): void;
-  timeMin(): number;
-  timeMax(): number;
-  logAlphaBar(t: number): number;
-  rho2(t: number): number;
-  logRho(t: number): number;
-  timeOfLogRho(u: number): number;
-  dLogAlphaBar(t: number): number;
-  dRho(t: number): number;
   buildGrid(
     kind: number,
     steps: number,
@@ -57,6 +49,12 @@ export interface EngineExports {
   ): void;
   buildRk(id: number, steps: number, stages: number, rows: number): void;
   rkStages(id: number): number;
+  buildDpmpp(order: number, steps: number, out: number): void;
+  buildUnipc(order: number, variant: number, steps: number, pred: number, corr: number): void;
+  /** Order used at step k: method 0 = dpmpp, 1 = unipc (warm start, lower order at the end). */
+  dataStepOrder(method: number, order: number, steps: number, k: number): number;
+  /** The engine's method ids (`M_*` in assembly/tables.ts), checked against the registry by a test. */
+  [id: `M_${string}`]: WebAssembly.Global;
 }
 
 let module: WebAssembly.Module | undefined;
@@ -78,7 +76,7 @@ function engineModule(): WebAssembly.Module {
  * import { engine } from "./engine.ts";
  * const e = engine();
  * e.setVpLinear(0.1, 20);
- * console.log(e.logAlphaBar(1)); // -10.05
+ * console.log(e.M_TAB.value); // 1
  * ```
  */
 export function engine(): EngineExports {

@@ -83,3 +83,12 @@ export function epsMap(
   if (w === undefined) return { p, qc: q, qu: 0 };
   return { p, qc: q * w, qu: q * (1 - w) };
 }
+
+/**
+ * The map of the data prediction x̂₀ = (x − σ ε)/α = x/α − ρ ε, from the ε map `m` at `point`: still
+ * linear in (x, out), so backends store x̂₀ with the same kernel that stores ε.
+ */
+export function dataMap(m: EpsMap, point: EvalPoint): EpsMap {
+  const rho = point.rho;
+  return { p: 1 / Math.sqrt(point.alphaBar) - rho * m.p, qc: -rho * m.qc, qu: -rho * m.qu };
+}

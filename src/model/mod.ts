@@ -22,4 +22,4 @@ export {
   type TimeSpec,
   validateManifest,
 } from "./manifest.ts";
-export { type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "./convert.ts";
+export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "./convert.ts";

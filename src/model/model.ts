@@ -15,7 +15,7 @@ import {
   type OrtTensor,
 } from "../backends/ort.ts";
 import { markRuntimeStarted } from "../backends/runtime.ts";
-import { type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
+import { dataMap, type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
 import type { ExtraInput, ModelManifest } from "./manifest.ts";
 
 /** Execution providers a model session can be created for. */
@@ -150,9 +150,13 @@ export class Model {
     return timeInput(this.manifest.time, n, point);
   }
 
-  /** The linear map from the network output to ε at `point` (guidance scale `w`, if guided). */
-  epsMap(point: EvalPoint, w?: number): EpsMap {
-    return epsMap(this.manifest, point, w);
+  /**
+   * The linear map from the network output to what an evaluation stores at `point`: ε, or x̂₀ when
+   * `point.output` is `"x0"` (guidance scale `w`, if guided).
+   */
+  valueMap(point: EvalPoint & { output?: "eps" | "x0" }, w?: number): EpsMap {
+    const m = epsMap(this.manifest, point, w);
+    return point.output === "x0" ? dataMap(m, point) : m;
   }
 
   #error(message: string, field?: string, cause?: unknown): ModelError {

@@ -6,7 +6,10 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import type { GridName, MethodName, RkName, SdeName } from "./types.ts";
+import type { GridName, MethodName, RkName, SdeName, VariantName } from "./types.ts";
+import { METHOD_NAMES, methodInfo, RK_NAMES } from "./registry.ts";
+
+export { METHOD_NAMES, RK_NAMES };
 
 /** What a user asks for. Every key is optional; see {@link normalizeConfig} for the defaults. */
 export interface PlanConfig {
@@ -34,8 +37,10 @@ export interface PlanConfig {
   timesteps?: ArrayLike<number>;
   /** Sampling method (default `"tab"`). */
   method?: MethodName;
-  /** Multistep order r (default 3 for tab/rhoab/logrho/ipndm, 0 otherwise). */
+  /** Multistep order r (default 3 for tab/rhoab/logrho/ipndm, 2 for dpmpp/unipc, 0 otherwise). */
   order?: number;
+  /** UniPC variant (default `"bh2"`; unipc only). */
+  variant?: VariantName;
   /** ρRK tableau (default `"rk4"`; rhork only). */
   rk?: RkName;
   /** Stochasticity λ ≥ 0 (default 0; λ > 0 needs method ddim). */
@@ -72,6 +77,8 @@ export interface NormalizedConfig {
   method: MethodName;
   /** Multistep order r (0 for single-step methods). */
   order: number;
+  /** UniPC variant (`"bh2"` unless given; used by unipc only). */
+  variant: VariantName;
   /** ρRK tableau (`"rk4"` unless given; used by rhork only). */
   rk: RkName;
   /** Stochasticity λ ≥ 0. */
@@ -95,32 +102,13 @@ export const GRID_NAMES: readonly GridName[] = [
   "logrho",
   "karras",
 ];
-/** Sampling methods. */
-export const METHOD_NAMES: readonly MethodName[] = [
-  "ddim",
-  "tab",
-  "rhoab",
-  "logrho",
-  "ipndm",
-  "rhork",
-  "euler",
-  "ei-score",
-];
-/** ρRK tableaus. */
-export const RK_NAMES: readonly RkName[] = [
-  "euler",
-  "midpoint2",
-  "heun2",
-  "ralston3",
-  "kutta3",
-  "rk4",
-];
 /** Largest number of steps a plan may have. */
 export const MAX_STEPS = 10_000;
 /** Longest vp-discrete table accepted. */
 export const MAX_TABLE = 100_000;
 
-const CONFIG_KEYS = [
+/** Every key a {@link PlanConfig} may have. */
+export const CONFIG_KEYS: readonly (keyof PlanConfig)[] = [
   "sde",
   "betaMin",
   "betaMax",
@@ -134,12 +122,11 @@ const CONFIG_KEYS = [
   "timesteps",
   "method",
   "order",
+  "variant",
   "rk",
   "lambda",
   "steps",
-] as const;
-
-const MULTISTEP: readonly MethodName[] = ["tab", "rhoab", "logrho", "ipndm"];
+];
 
 function oneOf<T extends string>(
   field: string,
@@ -330,14 +317,25 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   const rangeText = `${range.loOpen ? "(" : "["}${range.lo}, ${range.hi}${range.hiOpen ? ")" : "]"}`;
 
   const method = has("method") ? oneOf("method", raw.method, METHOD_NAMES) : "tab";
-  let order = MULTISTEP.includes(method) ? 3 : 0;
+  const info = methodInfo(method)!;
+  let order = info.defaultOrder;
   if (has("order")) {
     if (method === "rhork") {
       notFor("order", raw.order, "to multistep methods (rhork is set by rk)");
     }
-    const max = MULTISTEP.includes(method) ? 3 : 0;
-    order = integer("order", raw.order, 0, max);
+    order = integer("order", raw.order, info.orders[0], info.orders[1]);
   }
+  let variant: VariantName = "bh2";
+  if (has("variant")) {
+    if (info.variants.length === 0) {
+      notFor(
+        "variant",
+        raw.variant,
+        `to method ${METHOD_NAMES.filter((m) => methodInfo(m)!.variants.length).join(", ")}`,
+      );
+    }
+    variant = oneOf("variant", raw.variant, info.variants);
+  } else if (info.variants.length) variant = info.variants[0];
   let rk: RkName = "rk4";
   if (has("rk")) {
     if (method !== "rhork") notFor("rk", raw.rk, "to method rhork");
@@ -346,7 +344,7 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   let lambda = 0;
   if (has("lambda")) {
     lambda = finite("lambda", raw.lambda, 0, 100, false, false);
-    if (lambda > 0 && method !== "ddim") {
+    if (lambda > 0 && !info.stochastic) {
       throw new ConfigError(
         "lambda",
         "0 unless method is ddim",
@@ -450,6 +448,15 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
     }
   }
 
+  if (info.stepsAtLeastOrder && steps < order) {
+    throw new ConfigError(
+      "steps",
+      `an integer ≥ order = ${order} for method ${method}`,
+      steps,
+      `must be at least the order for ${method} (its reference implementation requires steps ≥ order)`,
+    );
+  }
+
   return {
     sde,
     betaMin,
@@ -464,6 +471,7 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
     timesteps,
     method,
     order,
+    variant,
     rk,
     lambda,
     steps,

@@ -7,18 +7,10 @@
 
 import { ConfigError, NumericalError } from "../errors.ts";
 import { allocArray, engine, type EngineExports, pushArray, readArray } from "../coefficients/engine.ts";
-import { normalizeConfig, type NormalizedConfig, type PlanConfig, RK_NAMES } from "./config.ts";
-import type { Plan, RkStage, SdeSpec } from "./types.ts";
-
-const METHOD_IDS: Record<string, number> = {
-  ddim: 0,
-  tab: 1,
-  rhoab: 2,
-  logrho: 3,
-  ipndm: 4,
-  euler: 5,
-  "ei-score": 6,
-};
+import { normalizeConfig, type NormalizedConfig, type PlanConfig } from "./config.ts";
+import { dpmppProgram, type GridValues, rowsProgram, stagesProgram, unipcProgram } from "./program.ts";
+import { methodInfo, RK_NAMES } from "./registry.ts";
+import type { Plan, Program, RkStage, SdeSpec } from "./types.ts";
 
 /** Points the engine at the configured SDE (the vp-discrete table stays in persistent memory). */
 function selectSde(e: EngineExports, c: NormalizedConfig): void {
@@ -98,7 +90,7 @@ function toRows(flat: Float64Array, stride: number): number[][] {
  * ```ts
  * import { makePlan } from "@seed/deis";
  * const plan = makePlan({ method: "tab", order: 3, steps: 10, grid: "time-quadratic" });
- * console.log(plan.nfe, plan.rows[9]); // 10, [x_coef, c_0, c_1, c_2, c_3]
+ * console.log(plan.nfe, plan.rows![9]); // 10, [x_coef, c_0, c_1, c_2, c_3]
  * ```
  */
 export function makePlan(config: PlanConfig = {}): Plan {
@@ -131,10 +123,20 @@ export function buildPlan(
     const alphaBar = readArray(e, abPtr, n);
     const rho = readArray(e, rhoPtr, n);
 
-    let rows: number[][];
+    checkFinite("timesteps", times);
+    checkFinite("alphaBar", alphaBar);
+    checkFinite("rho", rho);
+    const g: GridValues = {
+      timesteps: Array.from(times),
+      alphaBar: Array.from(alphaBar),
+      rho: Array.from(rho),
+      sde: c.sde,
+    };
+
+    let rows: number[][] | undefined;
     let noise: number[] | undefined;
     let stages: RkStage[][] | undefined;
-    let evalTimes: number[];
+    let program: Program;
     if (c.method === "rhork") {
       const id = RK_NAMES.indexOf(c.rk);
       const S = e.rkStages(id);
@@ -147,7 +149,6 @@ export function buildPlan(
       checkFinite("rows", rowFlat);
       rows = toRows(rowFlat, S + 1);
       stages = [];
-      evalTimes = [];
       for (let k = 0; k < steps; k++) {
         const step: RkStage[] = [];
         for (let m = 0; m < S; m++) {
@@ -159,10 +160,10 @@ export function buildPlan(
             xCoef: flat[o + 3],
             coefs: plain(flat.subarray(o + 4, o + 4 + m)),
           });
-          evalTimes.push(flat[o]);
         }
         stages.push(step);
       }
+      program = stagesProgram(g, stages, rows);
     } else if (c.lambda > 0) {
       const rowPtr = allocArray(e, steps * 2);
       const noisePtr = allocArray(e, steps);
@@ -173,41 +174,56 @@ export function buildPlan(
       checkFinite("noise", noiseArr);
       rows = toRows(rowFlat, 2);
       noise = plain(noiseArr);
-      evalTimes = Array.from(times.subarray(0, steps));
+      program = rowsProgram(g, rows, noise);
+    } else if (c.method === "dpmpp" || c.method === "unipc") {
+      const stride = c.order + 1;
+      const orders = Array.from(
+        { length: steps },
+        (_, k) => e.dataStepOrder(c.method === "dpmpp" ? 0 : 1, c.order, steps, k),
+      );
+      const predPtr = allocArray(e, steps * stride);
+      if (c.method === "dpmpp") {
+        e.buildDpmpp(c.order, steps, predPtr);
+        const flat = readArray(e, predPtr, steps * stride);
+        checkFinite("program", flat);
+        program = dpmppProgram(g, toRows(flat, stride), orders);
+      } else {
+        const corrPtr = allocArray(e, steps * (stride + 1));
+        e.buildUnipc(c.order, c.variant === "bh1" ? 1 : 2, steps, predPtr, corrPtr);
+        const pred = readArray(e, predPtr, steps * stride);
+        const corr = readArray(e, corrPtr, steps * (stride + 1));
+        checkFinite("program", pred);
+        checkFinite("program", corr);
+        program = unipcProgram(g, toRows(pred, stride), toRows(corr, stride + 1), orders);
+      }
     } else {
       const stride = c.order + 2;
       const rowPtr = allocArray(e, steps * stride);
-      e.buildRows(
-        METHOD_IDS[c.method],
-        c.order,
-        steps,
-        rowPtr,
-        options.rhoabByQuadrature ? 1 : 0,
-      );
+      e.buildRows(methodInfo(c.method)!.engineId!, c.order, steps, rowPtr, options.rhoabByQuadrature ? 1 : 0);
       const rowFlat = readArray(e, rowPtr, steps * stride);
       checkFinite("rows", rowFlat);
       rows = toRows(rowFlat, stride);
-      evalTimes = Array.from(times.subarray(0, steps));
+      program = rowsProgram(g, rows);
     }
-    checkFinite("timesteps", times);
-    checkFinite("alphaBar", alphaBar);
-    checkFinite("rho", rho);
+    const evalTimes = program.ops.flatMap((op) => (op.op === "eval" ? [op.t] : []));
 
     const plan: Plan = {
-      format: "deis-plan/1",
+      format: "deis-plan/2",
       sde: sdeSpec(c),
       method: c.method,
       order: c.method === "rhork" ? 0 : c.order,
       lambda: c.lambda,
       grid: c.grid,
       steps,
-      timesteps: Array.from(times),
-      alphaBar: Array.from(alphaBar),
-      rho: Array.from(rho),
-      rows,
+      timesteps: g.timesteps as number[],
+      alphaBar: g.alphaBar as number[],
+      rho: g.rho as number[],
+      program,
       evalTimes,
       nfe: evalTimes.length,
     };
+    if (rows) plan.rows = rows;
+    if (c.method === "unipc") plan.variant = c.variant;
     if (c.method === "rhork") plan.rk = c.rk;
     if (c.grid === "time-power" || c.grid === "karras") plan.kappa = c.kappa;
     if (noise) plan.noise = noise;

@@ -22,14 +22,5 @@ export {
   type SampleFunctionOptions,
   type SampleOptions,
   type SampleResult,
-  validatePlan,
 } from "./sample.ts";
-export {
-  denoiseFinal,
-  initPrior,
-  type LoopContext,
-  multistepLoop,
-  type Progress,
-  registersFor,
-  rhorkLoop,
-} from "./methods.ts";
+export { interpret, type Progress, type RunContext } from "./interpreter.ts";

@@ -1,6 +1,6 @@
 /**
  * `sample` (an ONNX model on a backend) and `sampleFunction` (a JS ε function in float64 on the
- * CPU): validate the inputs, open a run, drive the plan's method loop, read the result once, and
+ * CPU): validate the inputs, open a run, interpret the plan's program, read the result once, and
  * release every buffer whatever happens.
  *
  * @module
@@ -12,16 +12,8 @@ import { completeSde } from "../model/manifest.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 import { type BackendChoice, createBackend } from "../backends/mod.ts";
 import type { Backend, BackendName, EpsFunction, EpsSource, GpuRunStats, Run } from "../backends/types.ts";
-import {
-  denoiseFinal,
-  initPrior,
-  type LoopContext,
-  multistepLoop,
-  type Progress,
-  registersFor,
-  rhorkLoop,
-  X,
-} from "./methods.ts";
+import { checkPlan } from "../plan/validate.ts";
+import { interpret, type Progress, type RunContext } from "./interpreter.ts";
 
 /** Options shared by {@link sample} and {@link sampleFunction}. */
 export interface CommonSampleOptions {
@@ -88,71 +80,6 @@ function sameNumber(a: number | undefined, b: number | undefined): boolean {
   return Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a), Math.abs(b));
 }
 
-/** Checks the plan's shape (a ConfigError naming `plan.<field>` otherwise). */
-export function validatePlan(plan: Plan): void {
-  const bad = (field: string, allowed: string, value: unknown): never => {
-    throw new ConfigError(`plan.${field}`, allowed, value);
-  };
-  if (plan === null || typeof plan !== "object") bad("", "a plan object", plan);
-  if (plan.format !== "deis-plan/1") {
-    bad("format", '"deis-plan/1"', plan.format);
-  }
-  const N = plan.steps;
-  if (!Number.isSafeInteger(N) || N < 1) bad("steps", "a positive integer", N);
-  for (const key of ["timesteps", "alphaBar", "rho"] as const) {
-    const a = plan[key];
-    if (!Array.isArray(a) || a.length !== N + 1) {
-      bad(key, `an array of steps + 1 = ${N + 1} numbers`, a);
-    }
-    a.forEach((v, i) => Number.isFinite(v) || bad(`${key}[${i}]`, "a finite number", v));
-  }
-  if (!Array.isArray(plan.rows) || plan.rows.length !== N) {
-    bad("rows", `an array of ${N} rows`, plan.rows);
-  }
-  plan.rows.forEach((r, k) => {
-    if (!Array.isArray(r) || r.length < 2) {
-      bad(`rows[${k}]`, "[x_coef, c_0, …]", r);
-    }
-    r.forEach((v, j) => Number.isFinite(v) || bad(`rows[${k}][${j}]`, "a finite number", v));
-  });
-  if (plan.noise !== undefined) {
-    if (!Array.isArray(plan.noise) || plan.noise.length !== N) {
-      bad("noise", `an array of ${N} numbers`, plan.noise);
-    }
-    plan.noise.forEach((v, k) =>
-      (Number.isFinite(v) && v >= 0) ||
-      bad(`noise[${k}]`, "a finite number ≥ 0", v)
-    );
-  }
-  if (plan.method === "rhork") {
-    if (!Array.isArray(plan.stages) || plan.stages.length !== N) {
-      bad("stages", `an array of ${N} stage lists`, plan.stages);
-    }
-    plan.stages!.forEach((st, k) => {
-      if (
-        !Array.isArray(st) || st.length < 1 ||
-        plan.rows[k].length !== st.length + 1
-      ) {
-        bad(
-          `stages[${k}]`,
-          `a list of ${plan.rows[k].length - 1} stages (one per row coefficient)`,
-          st,
-        );
-      }
-      st.forEach((s, m) => {
-        if (!Array.isArray(s.coefs) || s.coefs.length !== m) {
-          bad(`stages[${k}][${m}].coefs`, `${m} coefficients`, s.coefs);
-        }
-        for (const v of [s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs]) {
-          if (!Number.isFinite(v)) {
-            bad(`stages[${k}][${m}]`, "finite numbers", v);
-          }
-        }
-      });
-    });
-  }
-}
-
 /** Checks that the plan was made for the model's SDE. */
 export function checkPlanMatchesModel(plan: Plan, model: Model): void {
   const a = completeSde(plan.sde), b = model.manifest.sde;
@@ -190,11 +117,10 @@ async function drive(
   backend: Backend,
   source: EpsSource,
   sampleShape: readonly number[],
+  plan: Plan,
   opts: CommonSampleOptions,
 ): Promise<SampleResult> {
   const t0 = performance.now();
-  const { plan } = opts;
-  validatePlan(plan);
   const n = opts.n ?? 1;
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ConfigError("n", "a positive integer", n);
@@ -204,23 +130,14 @@ async function drive(
     throw new ConfigError("seed", "a safe non-negative integer", seed);
   }
   if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
-  const [xSlots, epsSlots] = registersFor(plan);
+  const { x: xSlots, v: epsSlots } = plan.program.registers;
   let run: Run | undefined;
   try {
     run = await backend.open({ source, n, xSlots, epsSlots, seed });
-    if (opts.init !== undefined) run.upload(X, opts.init);
-    else initPrior(run, plan);
-    const ctx: LoopContext = {
-      run,
-      plan,
-      signal: opts.signal,
-      onProgress: opts.onProgress,
-      nfe: 0,
-    };
-    if (plan.method === "rhork") await rhorkLoop(ctx);
-    else await multistepLoop(ctx);
-    if (opts.denoiseFinal) await denoiseFinal(ctx);
-    const data = await run.read(X);
+    const ctx: RunContext = { run, plan, init: opts.init, signal: opts.signal, onProgress: opts.onProgress, nfe: 0 };
+    await interpret(ctx, plan.program.ops);
+    if (opts.denoiseFinal) await interpret(ctx, plan.program.final);
+    const data = await run.read(0);
     return {
       data,
       shape: [n, ...sampleShape],
@@ -254,8 +171,8 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   if (!model || typeof model.session !== "function") {
     throw new ConfigError("model", "a model from loadModel", model);
   }
-  validatePlan(options.plan);
-  checkPlanMatchesModel(options.plan, model);
+  const plan = checkPlan(options.plan);
+  checkPlanMatchesModel(plan, model);
   const choice = options.backend ?? "auto";
   let backend: Backend;
   if (choice === "auto" && model.dtype === "float64") {
@@ -271,7 +188,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     conditioning: options.conditioning,
     guidance,
   };
-  return await drive(backend, source, model.sampleShape, options);
+  return await drive(backend, source, model.sampleShape, plan, options);
 }
 
 /**
@@ -310,6 +227,7 @@ export async function sampleFunction(
       shape,
     );
   }
+  const plan = checkPlan(options.plan);
   const backend = await createBackend("cpu");
   const source: EpsSource = {
     kind: "function",
@@ -317,5 +235,5 @@ export async function sampleFunction(
     sampleShape: shape,
     name: options.name,
   };
-  return await drive(backend, source, shape, options);
+  return await drive(backend, source, shape, plan, options);
 }

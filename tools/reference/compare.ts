@@ -115,7 +115,7 @@ function compareTable(t: Tally, name: string, plan: Plan, expected: unknown, whe
       rows: number[][];
       stages: { t: number; alphaBar: number; rho: number; xCoef: number; coefs: number[] }[][];
     };
-    e.rows.forEach((row, k) => t.arrays(key, plan.rows[k], row, `${where} rows[${k}]`));
+    e.rows!.forEach((row, k) => t.arrays(key, plan.rows![k], row, `${where} rows[${k}]`));
     e.stages.forEach((step, k) =>
       step.forEach((s, m) => {
         const a = plan.stages![k][m];
@@ -129,10 +129,10 @@ function compareTable(t: Tally, name: string, plan: Plan, expected: unknown, whe
     );
   } else if (name.startsWith("sddim-")) {
     const e = expected as { rows: number[][]; noise: number[] };
-    e.rows.forEach((row, k) => t.arrays(key, plan.rows[k], row, `${where} rows[${k}]`));
+    e.rows!.forEach((row, k) => t.arrays(key, plan.rows![k], row, `${where} rows[${k}]`));
     t.arrays(key, plan.noise!, e.noise, `${where} noise`);
   } else {
-    (expected as number[][]).forEach((row, k) => t.arrays(key, plan.rows[k], row, `${where} rows[${k}]`));
+    (expected as number[][]).forEach((row, k) => t.arrays(key, plan.rows![k], row, `${where} rows[${k}]`));
   }
 }
 

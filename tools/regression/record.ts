@@ -30,7 +30,11 @@ if (Deno.args.includes("--check")) {
 } else {
   await Deno.writeTextFile(
     OUT,
-    JSON.stringify({ note: "base64 of the little-endian sample bytes; see tools/regression/record.ts", samples: results }, null, 1) +
+    JSON.stringify(
+      { note: "base64 of the little-endian sample bytes; see tools/regression/record.ts", samples: results },
+      null,
+      1,
+    ) +
       "\n",
   );
   console.log(`${Object.keys(results).length} cases written`);

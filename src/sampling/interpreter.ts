@@ -1,0 +1,98 @@
+/**
+ * The interpreter every backend runs: a plan's program is a list of `init`, `eval` and `combine`
+ * operations over registers (docs/CONVENTIONS.md, "Programs"), and each maps onto one call of the
+ * backend's {@link Run}. Methods differ only in their programs; there is no per-method loop here.
+ *
+ * @module
+ */
+
+import { AbortError } from "../errors.ts";
+import type { Op, Plan } from "../plan/types.ts";
+import { NOISE_STREAM } from "../plan/noise_streams.ts";
+import type { Run } from "../backends/types.ts";
+
+/** Progress of a sampling loop, reported after every step. */
+export interface Progress {
+  /** Steps done (1..steps; steps + 1 after the final denoising). */
+  step: number;
+  /** Total steps of the plan. */
+  steps: number;
+  /** Network evaluations done so far. */
+  nfe: number;
+  /** The time reached. */
+  t: number;
+}
+
+/** What one interpretation needs. */
+export interface RunContext {
+  /** The backend run (registers already allocated from `plan.program.registers`). */
+  run: Run;
+  /** The (validated) plan. */
+  plan: Plan;
+  /** The caller's x_T, or undefined for prior noise. */
+  init?: ArrayLike<number>;
+  /** Stops between operations. */
+  signal?: AbortSignal;
+  /** Called after every completed step. */
+  onProgress?: (p: Progress) => void;
+  /** Evaluations done (updated as the program runs). */
+  nfe: number;
+}
+
+/** The index of a register name (`x1` → 1). */
+const slot = (name: string) => Number(name.slice(1));
+
+function checkAbort(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/**
+ * Lets the host's event loop run (a Stop click, a progress repaint) before the next evaluation.
+ * onnxruntime's WASM `run` settles in microtasks, so without this a whole run would hold the thread.
+ */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Runs `ops` on the context's backend run. */
+export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<void> {
+  const { run, plan } = ctx;
+  for (const op of ops) {
+    if (op.op === "eval") {
+      if (ctx.signal || ctx.onProgress) await yieldToEventLoop();
+      checkAbort(ctx.signal);
+      await run.evaluate(slot(op.dst), slot(op.src), {
+        t: op.t,
+        alphaBar: op.alphaBar,
+        rho: op.rho,
+        step: op.step,
+        index: ctx.nfe,
+        output: op.out,
+      });
+      ctx.nfe++;
+      checkAbort(ctx.signal);
+    } else if (op.op === "init") {
+      if (ctx.init !== undefined) run.upload(slot(op.dst), ctx.init);
+      else {
+        run.combine({
+          dst: slot(op.dst),
+          a: 0,
+          terms: [],
+          noise: { scale: op.scale, stream: NOISE_STREAM.prior, step: 0 },
+        });
+      }
+    } else {
+      run.combine({
+        dst: slot(op.dst),
+        a: op.a,
+        src: op.src && { slot: slot(op.src[0]), coef: op.src[1] },
+        terms: op.terms.map(([r, coef]) => ({ slot: slot(r), coef })),
+        noise: op.noise,
+      });
+      if (op.end !== undefined) {
+        const t = plan.timesteps[Math.min(op.end, plan.steps)];
+        ctx.onProgress?.({ step: op.end, steps: plan.steps, nfe: ctx.nfe, t });
+      }
+    }
+  }
+}
