@@ -1,11 +1,15 @@
 /**
  * DEIS, the Diffusion Exponential Integrator Sampler, for JavaScript runtimes.
  *
- * - Coefficient engine (WebAssembly, float64): time grids and per-step weights for DDIM, tAB-,
- *   ρAB- and log-ρ DEIS, ρRK-DEIS, iPNDM, stochastic DDIM and the Euler / score-EI baselines.
- * - Plans: a validated config becomes a JSON-serialisable {@link Plan}.
- * - Sampling: {@link sample} runs an ONNX ε-network (see {@link loadModel}) along a plan on WebGPU
+ * - Plans: a validated config becomes a JSON-serialisable {@link Plan} whose coefficients come from
+ *   a WebAssembly engine (float64): DDIM, tAB-, ρAB- and log-ρ DEIS, ρRK-DEIS, iPNDM, stochastic
+ *   DDIM, DPM-Solver++ and UniPC, and the Euler / score-EI baselines. A plan is a small program
+ *   every backend runs unchanged.
+ * - Sampling: {@link sample} runs an ONNX network (see {@link loadModel}) along a plan on WebGPU
  *   (state stays on the GPU, one readback) or WASM; {@link sampleFunction} runs a JS ε in float64.
+ *
+ * Backend authors find the run contract under `@seed/deis/backend`; table-only users can import
+ * `@seed/deis/plan`, which loads no onnxruntime.
  *
  * @example
  * ```ts
@@ -18,19 +22,7 @@
  */
 
 export * from "./src/errors.ts";
-export type { GridName, MethodName, Plan, RkName, RkStage, SdeName, SdeSpec } from "./src/plan/types.ts";
-export {
-  GRID_NAMES,
-  MAX_STEPS,
-  METHOD_NAMES,
-  normalizeConfig,
-  type NormalizedConfig,
-  type PlanConfig,
-  RK_NAMES,
-  SDE_NAMES,
-} from "./src/plan/config.ts";
-export { makePlan } from "./src/plan/make_plan.ts";
-export { planFromJSON, planToJSON } from "./src/plan/serialize.ts";
+export * from "./src/plan/mod.ts";
 export {
   type CommonSampleOptions,
   type Progress,
@@ -42,8 +34,6 @@ export {
 } from "./src/sampling/mod.ts";
 export {
   type ConditioningValue,
-  type EpsMap,
-  type EvalPoint,
   type ExtraInput,
   type ExtraInputDtype,
   type GuidanceOptions,
@@ -57,27 +47,19 @@ export {
   type TimeSpec,
   validateManifest,
 } from "./src/model/mod.ts";
+export { modelPlanConfig } from "./src/model/plan_config.ts";
 export {
   type Backend,
   type BackendChoice,
   type BackendName,
-  BackendUnavailableError,
-  type CombineSpec,
   configureRuntime,
   createBackend,
   type EpsFunction,
-  type EpsSource,
-  type Evaluation,
   type GpuBufferStats,
   gpuBufferStats,
-  GpuError,
   type GpuRunStats,
-  type Run,
-  type RunSpec,
   type RuntimeSettings,
   type RunTimings,
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
-export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/backends/ort.ts";
-export { modelPlanConfig } from "./src/model/plan_config.ts";
 export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";

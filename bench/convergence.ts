@@ -6,12 +6,12 @@
  * @module
  */
 
-import { makePlan, type PlanConfig } from "../mod.ts";
+import { evalsPerStep, makePlan, type PlanConfig } from "../mod.ts";
 import { sampleFunction } from "../src/sampling/mod.ts";
-import { gmmEpsBatch, gmmFromSpec, type GmmSpec } from "../src/reference/gmm.ts";
-import { solveProbabilityFlow } from "../src/reference/probability_flow.ts";
-import { referenceSde } from "../src/reference/sde.ts";
-import { seededRng } from "../src/reference/random.ts";
+import { gmmEpsBatch, gmmFromSpec, type GmmSpec } from "../testing/reference/gmm.ts";
+import { solveProbabilityFlow } from "../testing/reference/probability_flow.ts";
+import { referenceSde } from "../testing/reference/sde.ts";
+import { seededRng } from "../testing/reference/random.ts";
 
 /** An exact test problem: the mixture, its SDE, a batch of x_T and their reference endpoints. */
 export interface Problem {
@@ -114,7 +114,7 @@ export function exactStartError(
  * one-step plan rather than kept beside each method by hand.
  */
 export function stepsForNfe(config: PlanConfig, nfe: number): number {
-  const perStep = makePlan({ ...config, steps: 1 }).nfe;
+  const perStep = evalsPerStep(config.method ?? "tab", config.rk);
   return Math.max(1, Math.round(nfe / perStep));
 }
 

@@ -13,7 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { ortWasm } from "../src/backends/ort.ts";
+import { ortWasm } from "../src/runtime/ort.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,

@@ -7,7 +7,11 @@
  * - endpoint RMSE of each deterministic method against a 1000-step tab3 solution from the same x_T
  *   (on the first 200 noises);
  * - tab3 on the time-quadratic, time-uniform and logrho grids;
- * - pictures: the same 8 noises decoded by each method at 5 and 10 NFE, and FD against NFE.
+ * - pictures: the same 8 noises decoded by each method at 5 and 10 NFE, and FD against NFE;
+ * - the peers: DPM-Solver++ and UniPC (orders 2, 3) beside tab3 on the time-quadratic and logrho grids
+ *   at NFE ∈ {5, 10, 15, 20}.
+ *
+ *     deno task bench:quality --only peers   # just the peers (and the RMSE reference), merged into the JSON
  *
  *     deno task bench:quality            # the full run (1,000 samples per cell)
  *     deno task bench:quality --quick    # a reduced run for CI
@@ -24,7 +28,7 @@
 
 import { parseArgs } from "node:util";
 import { encodePng, loadModel, makePlan, modelPlanConfig, type PlanConfig, tileSamples } from "../mod.ts";
-import { ortWasm } from "../src/backends/ort.ts";
+import { ortWasm } from "../src/runtime/ort.ts";
 import { encodeBase64 } from "../src/util/base64.ts";
 import { loadMnist } from "../tools/train/mnist_data.ts";
 import { stepsForNfe } from "./convergence.ts";
@@ -45,8 +49,11 @@ const { values: flags } = parseArgs({
     threads: { type: "string", default: "1" },
     chunk: { type: "string" },
     out: { type: "string" },
+    only: { type: "string" },
   },
 });
+if (flags.only !== undefined && flags.only !== "peers") throw new RangeError(`--only must be "peers"`);
+const onlyPeers = flags.only === "peers";
 const quick = flags.quick!;
 const N = positive("samples", flags.samples ?? (quick ? "32" : "1000"));
 const REF_STEPS = positive("reference-steps", flags["reference-steps"] ?? (quick ? "50" : "1000"));
@@ -94,6 +101,16 @@ const METHODS: Method[] = [
   { label: "sddim-1", config: { method: "ddim", lambda: 1 }, stochastic: true },
 ];
 const GRIDS = ["time-quadratic", "time-uniform", "logrho"] as const;
+/** Samplers people compare DEIS with, beside tab3 (and ddim from the main table). */
+const PEERS: Method[] = [
+  { label: "tab3", config: { method: "tab", order: 3 } },
+  { label: "dpmpp2", config: { method: "dpmpp", order: 2 } },
+  { label: "dpmpp3", config: { method: "dpmpp", order: 3 } },
+  { label: "unipc2", config: { method: "unipc", order: 2 } },
+  { label: "unipc3", config: { method: "unipc", order: 3 } },
+];
+const PEER_GRIDS = ["time-quadratic", "logrho"] as const;
+const PEER_NFES = quick ? [5, 10] : [5, 10, 15, 20];
 
 // Every sampling run, as jobs for the worker processes.
 const jobs: Job[] = [
@@ -101,7 +118,8 @@ const jobs: Job[] = [
   { key: "ddim-long", config: { method: "ddim", steps: REF_STEPS, grid: "time-quadratic" }, n: N },
 ];
 const cellKey = (label: string, nfe: number, grid: string = "time-quadratic") => `${label}.${grid}.${nfe}`;
-for (const m of METHODS) {
+if (onlyPeers) jobs.pop();
+for (const m of onlyPeers ? [] : METHODS) {
   for (const nfe of NFES) {
     jobs.push({
       key: cellKey(m.label, nfe),
@@ -110,9 +128,19 @@ for (const m of METHODS) {
     });
   }
 }
-for (const grid of GRIDS.slice(1)) {
+for (const grid of onlyPeers ? [] : GRIDS.slice(1)) {
   for (const nfe of NFES) {
     jobs.push({ key: cellKey("tab3", nfe, grid), config: { method: "tab", order: 3, steps: nfe, grid }, n: N });
+  }
+}
+for (const m of PEERS) {
+  for (const grid of PEER_GRIDS) {
+    for (const nfe of PEER_NFES) {
+      const key = cellKey(m.label, nfe, grid);
+      if (!jobs.some((j) => j.key === key) && !(m.label === "tab3" && !onlyPeers && NFES.includes(nfe))) {
+        jobs.push({ key, config: { ...m.config, steps: nfe, grid }, n: N });
+      }
+    }
   }
 }
 
@@ -176,8 +204,6 @@ function rmse(a: Float32Array, ref: Float32Array): number {
 }
 
 const reference = runs.get("reference")!;
-const ddimLongFd = await fd(runs.get("ddim-long")!.data);
-log(`ddim ${REF_STEPS} steps: FD ${ddimLongFd.toFixed(3)}`);
 
 function cell(key: string, stochastic = false): Promise<QualityCell> {
   const r = runs.get(key)!;
@@ -188,6 +214,47 @@ function cell(key: string, stochastic = false): Promise<QualityCell> {
     ms: r.ms,
   }));
 }
+// The peers, label → grid → NFE (tab3's time-quadratic and logrho cells come from the grid table when it ran).
+const peers: Record<string, Record<string, Record<number, QualityCell>>> = {};
+for (const m of PEERS) {
+  peers[m.label] = {};
+  for (const grid of PEER_GRIDS) {
+    peers[m.label][grid] = {};
+    for (const nfe of PEER_NFES) {
+      const key = runs.has(cellKey(m.label, nfe, grid)) ? cellKey(m.label, nfe, grid) : cellKey(m.label, nfe);
+      peers[m.label][grid][nfe] = await cell(key);
+    }
+  }
+  log(
+    `${m.label}: FD ${
+      PEER_GRIDS.map((g) => PEER_NFES.map((n) => peers[m.label][g][n].fd.toFixed(2)).join(", ")).join(" | ")
+    }`,
+  );
+}
+if (onlyPeers) {
+  // Merge into the committed full result: every other cell stays as that run measured it.
+  const file = new URL(`quality${suffix}.json`, resultsDir);
+  const full = JSON.parse(await Deno.readTextFile(file)) as QualityResult;
+  const merged: QualityResult = {
+    ...full,
+    peers,
+    peersRun: {
+      date: new Date().toISOString(),
+      sampleEvaluations: totalEvaluations,
+      wallSeconds: (performance.now() - T0) / 1000,
+      workers: WORKERS,
+    },
+  };
+  await Deno.writeTextFile(file, JSON.stringify(merged, null, 2) + "\n");
+  const md = qualityMarkdown(merged);
+  await Deno.writeTextFile(new URL(`quality${suffix}.md`, resultsDir), md);
+  await featureSession.release();
+  console.log(md);
+  Deno.exit(0);
+}
+const ddimLongFd = await fd(runs.get("ddim-long")!.data);
+log(`ddim ${REF_STEPS} steps: FD ${ddimLongFd.toFixed(3)}`);
+
 const table: Record<string, Record<number, QualityCell>> = {};
 const pictures: Record<string, Record<number, Float32Array>> = {};
 for (const m of METHODS) {
@@ -224,6 +291,7 @@ const result: QualityResult = {
   ddimLongFd,
   table,
   grids,
+  peers,
   samplingSeconds,
   wallSeconds: (performance.now() - T0) / 1000,
 };

@@ -41,6 +41,10 @@ export interface QualityResult {
   table: Record<string, Record<number, QualityCell>>;
   /** grid name → NFE → tab3 cell. */
   grids: Record<string, Record<number, QualityCell>>;
+  /** DPM-Solver++ and UniPC beside tab3: label → grid → NFE → cell. */
+  peers?: Record<string, Record<string, Record<number, QualityCell>>>;
+  /** When the peers were measured by a separate `--only peers` run merged into this result. */
+  peersRun?: { date: string; sampleEvaluations: number; wallSeconds: number; workers: number };
   samplingSeconds: number;
   wallSeconds: number;
 }
@@ -134,11 +138,39 @@ export function qualityMarkdown(r: QualityResult): string {
       `| ${g} | ${nfes.map((n) => `${f(c[n].fd)} / ${f(c[n].rmse!)}`).join(" | ")} |`
     ),
     ``,
+    ...peersMarkdown(r),
     `![same noise, each method](quality_grid${suffix}.svg)`,
     ``,
     `![FD against NFE](quality_fd${suffix}.svg)`,
     ``,
   ].join("\n");
+}
+
+/** The peers table (FD / RMSE per grid and NFE), or nothing when the result has none. */
+function peersMarkdown(r: QualityResult): string[] {
+  if (!r.peers) return [];
+  const labels = Object.keys(r.peers);
+  const grids = Object.keys(r.peers[labels[0]]);
+  const nfes = Object.keys(r.peers[labels[0]][grids[0]]).map(Number).sort((a, b) => a - b);
+  const run = r.peersRun
+    ? ` (measured ${r.peersRun.date.slice(0, 10)} by \`deno task bench:quality --only peers\`: ` +
+      `${(r.peersRun.sampleEvaluations / 1e6).toFixed(2)} M sample-evaluations, ${
+        (r.peersRun.wallSeconds / 60).toFixed(1)
+      } min, ` +
+      `same seed and x_T as the table above)`
+    : "";
+  return [
+    `DEIS beside DPM-Solver++ and UniPC, FD / RMSE${run}:`,
+    ``,
+    `| method | grid | ${nfes.map((n) => `NFE ${n}`).join(" | ")} |`,
+    `|---|---|${"---|".repeat(nfes.length)}`,
+    ...labels.flatMap((l) =>
+      grids.map((g) =>
+        `| ${l} | ${g} | ${nfes.map((n) => `${f(r.peers![l][g][n].fd)} / ${f(r.peers![l][g][n].rmse!)}`).join(" | ")} |`
+      )
+    ),
+    ``,
+  ];
 }
 
 const COLORS = [

@@ -10,7 +10,7 @@
  */
 
 import { loadModel, makePlan, modelPlanConfig, sample } from "../mod.ts";
-import { ortWasm } from "../src/backends/ort.ts";
+import { ortWasm } from "../src/runtime/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { chunkFile, chunkRange, chunksOf, type ShardSpec } from "./quality_jobs.ts";
 

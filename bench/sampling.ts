@@ -12,7 +12,7 @@
 
 import { parseArgs } from "node:util";
 import { loadModel, makePlan, modelPlanConfig, type Plan, type PlanConfig, sample } from "../mod.ts";
-import { ortWebGpu } from "../src/backends/ort.ts";
+import { ortWebGpu } from "../src/runtime/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { endpointError, loadProblem, stepsForNfe } from "./convergence.ts";
 

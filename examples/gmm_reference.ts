@@ -6,7 +6,13 @@
  * Reads the mixture and SDE from models/gmm-2d/model.json (no ONNX involved), solves the ODE from
  * x_T at T to ε in float64 with the adaptive Dormand–Prince solver, and prints the endpoint.
  */
-import { gmmEps, gmmFromSpec, gmmResponsibilities, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
+import {
+  gmmEps,
+  gmmFromSpec,
+  gmmResponsibilities,
+  referenceSde,
+  solveProbabilityFlow,
+} from "../testing/reference/mod.ts";
 
 const manifestUrl = new URL("../models/gmm-2d/model.json", import.meta.url);
 const manifest = JSON.parse(await Deno.readTextFile(manifestUrl));

@@ -180,3 +180,51 @@ export function describe(value: unknown): string {
   }
   return typeof value;
 }
+
+/**
+ * The WebGPU backend is unavailable (no `navigator.gpu`, no adapter, or no device).
+ *
+ * @example
+ * ```ts
+ * import { BackendUnavailableError, createBackend } from "@seed/deis";
+ * try {
+ *   await createBackend("webgpu");
+ * } catch (e) {
+ *   if (e instanceof BackendUnavailableError) console.log(e.backend, e.message); // "webgpu" "webgpu backend unavailable: ..."
+ * }
+ * ```
+ */
+export class BackendUnavailableError extends DeisError {
+  /** The backend that could not be used. */
+  readonly backend: string;
+  /** Creates the error. */
+  constructor(backend: string, message: string, options?: ErrorOptions) {
+    super(`${backend} backend unavailable: ${message}`, options);
+    this.name = "BackendUnavailableError";
+    this.backend = backend;
+  }
+}
+
+/**
+ * A GPU command failed validation or ran out of memory.
+ *
+ * @example
+ * ```ts
+ * import { GpuError, loadModel, makePlan, sample } from "@seed/deis";
+ * const model = await loadModel("models/gmm-2d");
+ * try {
+ *   await sample({ model, plan: makePlan({ steps: 10 }), n: 1024, backend: "webgpu" });
+ * } catch (e) {
+ *   if (e instanceof GpuError) console.error("GPU failure:", e.message);
+ * } finally {
+ *   await model.dispose();
+ * }
+ * ```
+ */
+export class GpuError extends DeisError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "GpuError";
+  }
+}

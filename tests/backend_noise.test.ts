@@ -13,7 +13,7 @@ import {
   seedWords,
 } from "../src/backends/mod.ts";
 import { loadModel } from "../src/model/mod.ts";
-import { gaussianModel } from "../src/model/synthetic.ts";
+import { gaussianModel } from "../testing/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { Plan } from "../src/plan/types.ts";
@@ -67,10 +67,15 @@ Deno.test("gaussian noise: moments, streams differ, offsets and batch size do no
   assert.deepEqual([...part], [...z.slice(5, 12)]);
 });
 
-/** A 1-step plan whose update keeps x_T (row [1, 0]) or replaces it by step noise (row [0, 0], noise 1). */
+/**
+ * A 1-step plan whose update keeps x_T (row [1, 0]) or replaces it by step noise (row [0, 0], noise 1):
+ * edited rows, so a `deis-plan/1` plan (its program is laid out from the rows).
+ */
 function identityPlan(kind: "prior" | "step"): Plan {
-  const p = makePlan({ method: "ddim", steps: 1 });
-  return kind === "prior" ? { ...p, rows: [[1, 0]] } : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] };
+  const p = { ...makePlan({ method: "ddim", steps: 1 }), format: "deis-plan/1", program: undefined };
+  return (kind === "prior"
+    ? { ...p, rows: [[1, 0]] }
+    : { ...p, rows: [[0, 0]], lambda: 1, noise: [1] }) as unknown as Plan;
 }
 
 Deno.test({

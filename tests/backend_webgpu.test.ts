@@ -5,9 +5,10 @@
  */
 import assert from "node:assert/strict";
 import { AbortError, ConfigError, ModelError } from "../src/errors.ts";
-import { gpuBufferStats, ortWebGpu as ort, probeAdapter } from "../src/backends/mod.ts";
+import { gpuBufferStats, probeAdapter } from "../src/backends/mod.ts";
+import { ortWebGpu as ort } from "../src/runtime/ort.ts";
 import { loadModel, type Model } from "../src/model/mod.ts";
-import { gaussianModel, type GaussianModelOptions } from "../src/model/synthetic.ts";
+import { gaussianModel, type GaussianModelOptions } from "../testing/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { PlanConfig } from "../src/plan/config.ts";
@@ -150,6 +151,10 @@ Deno.test({
       ["gmm-2d", { method: "rhork", rk: "rk4", steps: 5 }],
       ["gmm-2d", { method: "ddim", lambda: 1, steps: 10 }],
       ["gmm-2d", { method: "ddim", lambda: 0.5, steps: 10 }, true],
+      ["gmm-2d", { method: "dpmpp", order: 2, steps: 10 }],
+      ["gmm-2d", { method: "dpmpp", order: 3, steps: 10, grid: "logrho" }, true],
+      ["gmm-2d", { method: "unipc", order: 2, steps: 10 }],
+      ["gmm-2d", { method: "unipc", order: 3, variant: "bh1", steps: 8, grid: "logrho" }, true],
       ["gmm-image", { method: "tab", order: 2, steps: 6 }, true],
     ];
     const models = new Map<string, Model>();

@@ -24,7 +24,11 @@ declare const document: any;
 
 const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../", import.meta.url).pathname;
-const SCREENSHOT = new URL("../examples/browser/screenshot.png", import.meta.url).pathname;
+// The committed screenshot is refreshed only on request (UPDATE_SCREENSHOT=1), so that a test run
+// leaves the working tree clean; otherwise it goes to a temporary file.
+const SCREENSHOT = Deno.env.get("UPDATE_SCREENSHOT") === "1"
+  ? new URL("../examples/browser/screenshot.png", import.meta.url).pathname
+  : await Deno.makeTempFile({ suffix: ".png" });
 const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",

@@ -2,7 +2,20 @@
 // yield NaN: each gives a typed error or a valid, finite plan.
 
 import assert from "node:assert/strict";
-import { ConfigError, DeisError, makePlan, NumericalError, planFromJSON, planToJSON } from "../mod.ts";
+import {
+  CONFIG_KEYS,
+  ConfigError,
+  DeisError,
+  GRID_NAMES,
+  makePlan,
+  METHOD_NAMES,
+  methodInfo,
+  NumericalError,
+  planFromJSON,
+  planToJSON,
+  RK_NAMES,
+  SDE_NAMES,
+} from "../mod.ts";
 
 /** A small deterministic PRNG (mulberry32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -56,32 +69,13 @@ const HOSTILE: unknown[] = [
   "__proto__",
   Symbol.iterator,
 ];
-const KEYS = [
-  "sde",
-  "betaMin",
-  "betaMax",
-  "sigmaMin",
-  "sigmaMax",
-  "alphasCumprod",
-  "tStart",
-  "tEnd",
-  "grid",
-  "kappa",
-  "timesteps",
-  "method",
-  "order",
-  "rk",
-  "lambda",
-  "steps",
-  "bogus",
-  "__proto__",
-  "constructor",
-];
+const KEYS = [...CONFIG_KEYS, "bogus", "__proto__", "constructor"];
 const NAMES: Record<string, unknown[]> = {
-  sde: ["vp-linear", "vp-cosine", "vp-discrete", "ve"],
-  grid: ["time-uniform", "time-quadratic", "time-power", "logrho", "karras", "custom"],
-  method: ["ddim", "tab", "rhoab", "logrho", "ipndm", "rhork", "euler", "ei-score"],
-  rk: ["euler", "midpoint2", "heun2", "ralston3", "kutta3", "rk4"],
+  sde: [...SDE_NAMES],
+  grid: [...GRID_NAMES, "custom"],
+  method: [...METHOD_NAMES],
+  rk: [...RK_NAMES],
+  variant: ["bh1", "bh2", "bh3"],
 };
 
 function randomArray(r: () => number, decreasing: boolean): number[] {
@@ -111,13 +105,17 @@ function randomValue(r: () => number, key: string): unknown {
 }
 
 function checkPlanFinite(plan: ReturnType<typeof makePlan>, what: string): void {
-  const arrays = [plan.timesteps, plan.alphaBar, plan.rho, plan.evalTimes, ...plan.rows!, plan.noise ?? []];
+  const arrays = [plan.timesteps, plan.alphaBar, plan.rho, plan.evalTimes, ...(plan.rows ?? []), plan.noise ?? []];
   for (const step of plan.stages ?? []) {
     for (const s of step) arrays.push([s.t, s.alphaBar, s.rho, s.xCoef, ...s.coefs]);
   }
   for (const arr of arrays) for (const v of arr) assert.ok(Number.isFinite(v), `non-finite value in plan for ${what}`);
   for (let i = 1; i < plan.timesteps.length; i++) assert.ok(plan.timesteps[i] < plan.timesteps[i - 1], what);
-  assert.equal(plan.rows!.length, plan.steps);
+  if (plan.rows) assert.equal(plan.rows.length, plan.steps);
+  for (const op of plan.program.ops) {
+    const nums = op.op === "combine" ? [op.a, ...(op.src ? [op.src[1]] : []), ...op.terms.map((t) => t[1])] : [];
+    for (const v of nums) assert.ok(Number.isFinite(v), `non-finite program coefficient for ${what}`);
+  }
   // Every plan survives its own serialisation check.
   planFromJSON(planToJSON(plan));
 }
@@ -164,13 +162,16 @@ Deno.test("random valid configs across every SDE, grid and method give finite pl
   for (let i = 0; i < 1000; i++) ddpm.push(prod *= 1 - (1e-4 + (i * (0.02 - 1e-4)) / 999));
   for (let i = 0; i < 1500; i++) {
     const sde = NAMES.sde[i % 4] as string;
-    const method = NAMES.method[Math.floor(r() * 8)] as string;
+    const method = NAMES.method[Math.floor(r() * NAMES.method.length)] as string;
+    const info = methodInfo(method)!;
     const grid = NAMES.grid[Math.floor(r() * 5)] as string;
     const config: Record<string, unknown> = { sde, method, grid, steps: 1 + Math.floor(r() * (r() < 0.9 ? 80 : 3000)) };
     if (sde === "vp-discrete") config.alphasCumprod = ddpm;
     if (sde === "vp-linear") Object.assign(config, { betaMin: r() * 2, betaMax: 2 + r() * 60 });
     if (sde === "ve") Object.assign(config, { sigmaMin: Math.exp(-8 * r()), sigmaMax: 1 + 500 * r() });
-    if (["tab", "rhoab", "logrho", "ipndm"].includes(method)) config.order = Math.floor(r() * 4);
+    if (info.orders[1] > 0) config.order = info.orders[0] + Math.floor(r() * (info.orders[1] - info.orders[0] + 1));
+    if (info.stepsAtLeastOrder) config.steps = Math.max(config.steps as number, config.order as number);
+    if (info.variants.length) config.variant = info.variants[Math.floor(r() * info.variants.length)];
     if (method === "rhork") config.rk = NAMES.rk[Math.floor(r() * 6)];
     if (method === "ddim" && r() < 0.5) config.lambda = r() * 2;
     if (grid === "time-power" || grid === "karras") config.kappa = 0.5 + r() * 9;

@@ -4,7 +4,7 @@
  * wasm) to the exact ε computed in float64 from the manifest's own `gmm` and `sde` keys.
  */
 import assert from "node:assert/strict";
-import { gmmEpsBatch, gmmFromSpec, referenceSde, seededRng } from "../src/reference/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, referenceSde, seededRng } from "../testing/reference/mod.ts";
 import { buildShipped, REPO_ROOT, SHIPPED_GMM_MODELS } from "../tools/gmm/shipped.ts";
 import { createWasmSession, runGmmModel } from "../tools/gmm/ort_eval.ts";
 

@@ -10,7 +10,7 @@ import {
   type ReferenceSdeSpec,
   sampleGmm,
   seededRng,
-} from "../src/reference/mod.ts";
+} from "../testing/reference/mod.ts";
 import { buildGmmOnnx, type GmmDtype } from "../tools/gmm/graph.ts";
 import { createWasmSession, runGmmModel } from "../tools/gmm/ort_eval.ts";
 import { readSpecFile } from "../tools/gmm/build.ts";

@@ -1,6 +1,13 @@
 /** The ONNX writer (src/onnx): protobuf wire encoding, and models that onnxruntime-web loads and runs. */
 import assert from "node:assert/strict";
-import { checkGraph, encodeModel, encodeTensor, GraphBuilder, type ModelSpec, ProtoWriter } from "../src/onnx/mod.ts";
+import {
+  checkGraph,
+  encodeModel,
+  encodeTensor,
+  GraphBuilder,
+  type ModelSpec,
+  ProtoWriter,
+} from "../testing/onnx/mod.ts";
 import { createWasmSession, ort } from "../tools/gmm/ort_eval.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { loadModel, makePlan, sample } from "../mod.ts";
-import { ortWasm } from "../src/backends/ort.ts";
+import { ortWasm } from "../src/runtime/ort.ts";
 
 const dir = new URL("../models/mnist/", import.meta.url);
 

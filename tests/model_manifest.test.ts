@@ -12,7 +12,7 @@ import {
   timeInput,
   validateManifest,
 } from "../src/model/mod.ts";
-import { gaussianModel } from "../src/model/synthetic.ts";
+import { gaussianModel } from "../testing/synthetic.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const GMM2D = new URL("../models/gmm-2d/", import.meta.url);

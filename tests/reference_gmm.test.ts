@@ -13,7 +13,7 @@ import {
   type ReferenceSdeSpec,
   sampleGmm,
   seededRng,
-} from "../src/reference/mod.ts";
+} from "../testing/reference/mod.ts";
 
 const SPEC: GmmSpec = {
   weights: [3, 2, 3.5, 1.5],

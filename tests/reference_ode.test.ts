@@ -11,7 +11,7 @@ import {
   sampleGmm,
   seededRng,
   solveProbabilityFlow,
-} from "../src/reference/mod.ts";
+} from "../testing/reference/mod.ts";
 
 const SDES: ReferenceSdeSpec[] = [
   { name: "vp-linear" },

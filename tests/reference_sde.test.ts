@@ -1,6 +1,6 @@
 /** The float64 SDE schedules of src/reference against their defining formulas (docs/CONVENTIONS.md). */
 import assert from "node:assert/strict";
-import { referenceSde } from "../src/reference/mod.ts";
+import { referenceSde } from "../testing/reference/mod.ts";
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 const grid = (lo: number, hi: number, n: number) =>

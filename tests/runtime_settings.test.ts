@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { ConfigError, configureRuntime, DeisError, loadModel, makePlan, sample } from "../mod.ts";
-import { ortWasm, ortWebGpu } from "../src/backends/ort.ts";
+import { ortWasm, ortWebGpu } from "../src/runtime/ort.ts";
 
 Deno.test("configureRuntime: bad settings name the setting and what it allows", () => {
   const bad: [unknown, string][] = [

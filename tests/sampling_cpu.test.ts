@@ -12,7 +12,7 @@ import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import type { PlanConfig } from "../src/plan/config.ts";
 import type { Plan } from "../src/plan/types.ts";
-import { gmmEpsBatch, gmmFromSpec, gmmMoments, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, gmmMoments, referenceSde, solveProbabilityFlow } from "../testing/reference/mod.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const MODELS = new URL("../models/", import.meta.url);

@@ -8,7 +8,14 @@ import { gpuBufferStats, probeAdapter } from "../src/backends/mod.ts";
 import { loadModel } from "../src/model/mod.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
-import { gmmEpsBatch, gmmFromSpec, type GmmSpec, referenceSde, solveProbabilityFlow } from "../src/reference/mod.ts";
+import type { Plan } from "../src/plan/types.ts";
+import {
+  gmmEpsBatch,
+  gmmFromSpec,
+  type GmmSpec,
+  referenceSde,
+  solveProbabilityFlow,
+} from "../testing/reference/mod.ts";
 
 const hasGpu = (await probeAdapter()) !== null;
 const MODELS = new URL("../models/", import.meta.url);
@@ -37,12 +44,16 @@ Deno.test({
         const x0 = await sampleFunction({
           plan: {
             ...plan,
+            format: "deis-plan/1", // edited rows: the program is laid out from them
+            program: undefined,
             steps: 1,
             rows: [[1, 0]],
             timesteps: plan.timesteps.slice(0, 2),
             alphaBar: plan.alphaBar.slice(0, 2),
             rho: plan.rho.slice(0, 2),
-          },
+            evalTimes: plan.timesteps.slice(0, 1),
+            nfe: 1,
+          } as unknown as Plan,
           n,
           seed,
           sampleShape: model.sampleShape,

@@ -14,7 +14,7 @@
 import { AbortError, ConfigError, ModelError } from "../errors.ts";
 import { fillGaussian } from "./noise.ts";
 import { dataMap } from "../model/convert.ts";
-import { ortFor, type OrtTensor } from "./ort.ts";
+import { ortFor, type OrtTensor } from "../runtime/ort.ts";
 import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
 
 type Vec = Float32Array | Float64Array;

@@ -1,12 +1,14 @@
 /**
- * Backends of the sampling loop: `webgpu` (everything on the GPU, one readback), `wasm`
- * (onnxruntime WASM EP, update on the CPU), `cpu` (float64 loop over a JS ε function) and `auto`.
+ * For backend authors (`@seed/deis/backend`): the run contract a backend implements, the built-in
+ * backends, the interpreter that runs a plan's program on a run, the noise generator every backend
+ * must reproduce, the per-evaluation conversions, and the onnxruntime-web instances. Users who only
+ * sample need the package root.
  *
  * @example
  * ```ts
- * import { createBackend } from "@seed/deis";
- * const backend = await createBackend("auto");
- * console.log(backend.name, backend.reason);
+ * import { createWasmBackend, type Run } from "@seed/deis/backend";
+ * const backend = createWasmBackend();
+ * console.log(backend.name, backend.description);
  * ```
  *
  * @module
@@ -14,23 +16,21 @@
 
 import { ConfigError } from "../errors.ts";
 import { createCpuBackend, createWasmBackend } from "./cpu.ts";
-import { describeAdapter, probeAdapter } from "./ort.ts";
+import { describeAdapter, probeAdapter } from "../runtime/ort.ts";
 import type { Backend, BackendName } from "./types.ts";
 import { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu.ts";
 
 export type * from "./types.ts";
 export { createCpuBackend, createWasmBackend } from "./cpu.ts";
-export {
-  BackendUnavailableError,
-  createWebGpuBackend,
-  GpuError,
-  ortDevice,
-  type WebGpuBackendOptions,
-} from "./webgpu.ts";
+export { createWebGpuBackend, ortDevice, type WebGpuBackendOptions } from "./webgpu.ts";
+export { BackendUnavailableError, GpuError } from "../errors.ts";
 export { type GpuBufferStats, gpuBufferStats } from "./gpu_memory.ts";
 export { fillGaussian, gaussian, NOISE_STREAM, philox4x32, seedWords } from "./noise.ts";
-export { describeAdapter, ortFor, ortWasm, ortWebGpu, probeAdapter } from "./ort.ts";
-export { configureRuntime, type RuntimeSettings } from "./runtime.ts";
+export { describeAdapter, ortFor, probeAdapter } from "../runtime/ort.ts";
+export { type Ort, type OrtOutputs, type OrtSession, type OrtSessionOptions, type OrtTensor } from "../runtime/ort.ts";
+export { configureRuntime, type RuntimeSettings } from "../runtime/settings.ts";
+export { interpret, type Progress, type RunContext } from "../sampling/interpreter.ts";
+export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "../model/convert.ts";
 
 /** What `sample` accepts as a backend: a name or a backend object. */
 export type BackendChoice = BackendName | "auto" | Backend;

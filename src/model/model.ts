@@ -13,8 +13,8 @@ import {
   type OrtSession,
   type OrtSessionOptions,
   type OrtTensor,
-} from "../backends/ort.ts";
-import { markRuntimeStarted } from "../backends/runtime.ts";
+} from "../runtime/ort.ts";
+import { markRuntimeStarted } from "../runtime/settings.ts";
 import { dataMap, type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
 import type { ExtraInput, ModelManifest } from "./manifest.ts";
 

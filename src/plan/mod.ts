@@ -1,8 +1,8 @@
 /**
- * Plans only: configs, coefficient tables and their JSON form, without onnxruntime. For users who
- * precompute tables (an edge function that hands plans to clients, a build step, another language
- * reading the JSON) and should not load the sampling runtime. Everything here is also exported by
- * the package root.
+ * Plans only: configs, the method registry, coefficient tables, programs and their JSON form,
+ * without onnxruntime. For users who precompute tables (an edge function that hands plans to
+ * clients, a build step, another language reading the JSON) and should not load the sampling
+ * runtime. Everything here is also exported by the package root.
  *
  * @example
  * ```ts
@@ -15,16 +15,32 @@
  */
 
 export * from "../errors.ts";
-export type { GridName, MethodName, Plan, RkName, RkStage, SdeName, SdeSpec } from "./types.ts";
+export type {
+  CombineOp,
+  EvalOp,
+  GridName,
+  InitOp,
+  MethodName,
+  Op,
+  Plan,
+  Program,
+  RegisterName,
+  RkName,
+  RkStage,
+  SdeName,
+  SdeSpec,
+  VariantName,
+} from "./types.ts";
 export {
+  CONFIG_KEYS,
   GRID_NAMES,
   MAX_STEPS,
-  METHOD_NAMES,
   normalizeConfig,
   type NormalizedConfig,
   type PlanConfig,
-  RK_NAMES,
   SDE_NAMES,
 } from "./config.ts";
+export { evalsPerStep, METHOD_NAMES, type MethodInfo, methodInfo, METHODS, RK_NAMES } from "./registry.ts";
 export { makePlan } from "./make_plan.ts";
 export { planFromJSON, planToJSON } from "./serialize.ts";
+export { checkPlan, MAX_OPS_PER_STEP, MAX_V_REGISTERS, MAX_X_REGISTERS } from "./validate.ts";

@@ -51,6 +51,17 @@ function register(field: string, value: unknown, kind: "x" | "v", count: number)
   return i;
 }
 
+/** Structural equality of two JSON values (−0 and 0 alike, as JSON has it). */
+function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b || (typeof a === "number" && typeof b === "number" && a === b)) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((v, i) => sameJson(v, b[i]));
+  if (a === null || b === null || typeof a !== "object" || typeof b !== "object" || Array.isArray(b)) return false;
+  const ka = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  return ka.length === kb.length &&
+    ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
 /** Checks a program's operations, tracking which registers hold a value (`written`). */
 function checkOps(
   field: string,
@@ -213,12 +224,22 @@ export function checkPlan(input: unknown): Plan {
   if (p.nfe !== evalTimes.length) fail("nfe", `evalTimes.length = ${evalTimes.length}`, p.nfe);
 
   let program = p.program as Program | undefined;
-  if (p.format === "deis-plan/1") {
+  if (info.rows) {
+    // Rows are the source of truth where a method has them: a deis-plan/1 plan gets its program laid
+    // out from them, and a deis-plan/2 program must be that layout (so an edited row is never ignored).
     const g = { timesteps: times, alphaBar: p.alphaBar as number[], rho: p.rho as number[], sde: sde.name as never };
     const noise = p.noise as number[] | undefined;
-    program = p.method === "rhork"
+    const laidOut = p.method === "rhork"
       ? stagesProgram(g, p.stages as never, p.rows as number[][], noise)
       : rowsProgram(g, p.rows as number[][], noise);
+    if (p.format === "deis-plan/1") program = laidOut;
+    else if (!sameJson(program, laidOut)) {
+      fail(
+        "program",
+        "the program laid out from plan.rows (edit rows with format deis-plan/1 and no program)",
+        "a program that differs from the rows",
+      );
+    }
   }
   checkProgram(program, steps, evalTimes);
   return { ...(p as unknown as Plan), format: "deis-plan/2", program: program! };

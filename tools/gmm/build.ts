@@ -11,7 +11,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { referenceSde, type ReferenceSdeName, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import { referenceSde, type ReferenceSdeName, type ReferenceSdeSpec } from "../../testing/reference/mod.ts";
 import { buildGmmOnnx, type GmmDtype } from "./graph.ts";
 import { gmmManifest, manifestText } from "./manifest.ts";
 import { type ParsedSpec, parseGmmSpecText, SpecError } from "./spec.ts";

@@ -12,8 +12,8 @@
  * @module
  */
 
-import { type ElemType, encodeModel, GraphBuilder, type ModelSpec } from "../../src/onnx/mod.ts";
-import { COSINE_S, type Gmm, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import { type ElemType, encodeModel, GraphBuilder, type ModelSpec } from "../../testing/onnx/mod.ts";
+import { COSINE_S, type Gmm, type ReferenceSdeSpec } from "../../testing/reference/mod.ts";
 
 /** Element types of a GMM model. */
 export type GmmDtype = "float32" | "float64";

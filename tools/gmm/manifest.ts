@@ -5,7 +5,7 @@
  * @module
  */
 
-import { referenceSde, type ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import { referenceSde, type ReferenceSdeSpec } from "../../testing/reference/mod.ts";
 import { GMM_IO, type GmmDtype } from "./graph.ts";
 import type { ParsedSpec } from "./spec.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ReferenceSdeSpec } from "../../src/reference/mod.ts";
+import type { ReferenceSdeSpec } from "../../testing/reference/mod.ts";
 import { buildGmmArtifacts, type GmmArtifacts, readSpecFile } from "./build.ts";
 import type { GmmDtype } from "./graph.ts";
 

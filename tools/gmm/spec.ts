@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type Gmm, gmmFromSpec, type GmmSpec } from "../../src/reference/mod.ts";
+import { type Gmm, gmmFromSpec, type GmmSpec } from "../../testing/reference/mod.ts";
 
 /** A spec file's contents. */
 export interface GmmFileSpec extends GmmSpec {

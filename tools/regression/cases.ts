@@ -10,7 +10,7 @@ import { loadModel } from "../../src/model/mod.ts";
 import { makePlan } from "../../src/plan/make_plan.ts";
 import { sample, sampleFunction } from "../../src/sampling/mod.ts";
 import { probeAdapter } from "../../src/backends/mod.ts";
-import { gmmEpsBatch, gmmFromSpec, type GmmSpec, referenceSde } from "../../src/reference/mod.ts";
+import { gmmEpsBatch, gmmFromSpec, type GmmSpec, referenceSde } from "../../testing/reference/mod.ts";
 import { encodeBase64 } from "../../src/util/base64.ts";
 
 /** One case. */

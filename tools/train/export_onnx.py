@@ -9,7 +9,6 @@ Writes to models/mnist/:
                [1e-3, 1]); the manifest says so with "time": {"kind": "continuous", "scale": 999}.
   model.json   the manifest (docs/MODEL_FORMAT.md)
   weights.pt   {"config", "state_dict" (EMA weights), "step", "train_time_s"} for unet.UNet
-  unet.py      a copy of tools/train/unet.py (the model definition)
 and tools/train/checkpoints/onnx_check.json: a fixed input batch and the PyTorch outputs, which
 verify_onnx.ts compares against onnxruntime-web (wasm). --online exports the raw (non-EMA) weights.
 """
@@ -17,7 +16,7 @@ verify_onnx.ts compares against onnxruntime-web (wasm). --online exports the raw
 import argparse
 import json
 import os
-import shutil
+
 import sys
 
 import numpy as np
@@ -78,7 +77,6 @@ def main():
     torch.save(dict(config=ck["config"], state_dict=model.state_dict(), step=ck["step"],
                     train_time_s=ck["train_time_s"], weights="online" if args.online else "ema"),
                os.path.join(args.out_dir, "weights.pt"))
-    shutil.copyfile(os.path.join(HERE, "unet.py"), os.path.join(args.out_dir, "unet.py"))
 
     # reference outputs for verify_onnx.ts: 6 digits-shaped inputs over the whole time range
     g = torch.Generator().manual_seed(2024)

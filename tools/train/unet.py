@@ -30,7 +30,7 @@ Output: eps = sigma(t) x + alpha(t) * (that 1-channel map), see below.
 ResBlock: GN -> SiLU -> conv3x3 -> + Linear(temb) -> GN -> SiLU -> conv3x3, + identity.
 Time embedding: sinusoidal(999 t, 64) -> Linear -> SiLU -> Linear (dim temb_dim).
 
-This file is also copied to models/mnist/unet.py next to the exported weights; it depends only on
+The exported weights (models/mnist/weights.pt) load with this file; it depends only on
 torch. `count_flops(model)` counts the multiply-accumulates of one evaluation analytically.
 
 VP linear SDE helpers (MATH.md section 2): beta(t) = b0 + t (b1 - b0),

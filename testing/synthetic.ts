@@ -12,8 +12,8 @@
  * @module
  */
 
-import { encodeModel, GraphBuilder } from "../onnx/mod.ts";
-import type { PredictionType } from "./manifest.ts";
+import { encodeModel, GraphBuilder } from "./onnx/mod.ts";
+import type { PredictionType } from "../src/model/manifest.ts";
 
 /** Options of {@link gaussianModel}. */
 export interface GaussianModelOptions {
