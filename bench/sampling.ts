@@ -4,8 +4,11 @@
  *    the exact gmm-2d and gmm-64d models (float64 loop, so only discretisation error is measured);
  * 2. time per step split into network and update, on the wasm and webgpu backends;
  * 3. side by side in one run: the GPU-resident loop against a loop that downloads ε and updates on
- *    the CPU every step (the design of existing JavaScript ports), at batch sizes 1, 16 and 256.
- * Writes bench/results/sampling.json and bench/results/sampling.md.
+ *    the CPU every step (the design of existing JavaScript ports), at batch sizes 1, 16 and 256;
+ * 4. the peers: tab3 (and ddim) beside DPM-Solver++ and UniPC (orders 2, 3) on the time-quadratic and
+ *    logrho grids at NFE ∈ {5, 10, 15, 20}, endpoint error as in 1.
+ * Writes bench/results/sampling.json and bench/results/sampling.md. `--only peers` runs part 4 alone
+ * and merges it into the committed results.
  *
  * @module
  */
@@ -18,9 +21,14 @@ import { endpointError, loadProblem, stepsForNfe } from "./convergence.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
-  options: { quick: { type: "boolean", default: false }, model: { type: "string", default: "gmm-image" } },
+  options: {
+    quick: { type: "boolean", default: false },
+    model: { type: "string", default: "gmm-image" },
+    only: { type: "string" },
+  },
 });
 const quick = flags.quick!;
+if (flags.only !== undefined && flags.only !== "peers") throw new RangeError(`--only must be "peers"`);
 
 const METHODS: { label: string; config: PlanConfig }[] = [
   { label: "ddim", config: { method: "ddim" } },
@@ -37,6 +45,73 @@ const METHODS: { label: string; config: PlanConfig }[] = [
   { label: "rhork-rk4", config: { method: "rhork", rk: "rk4" } },
 ];
 const NFES = [5, 10, 20, 50];
+const PEERS: { label: string; config: PlanConfig }[] = [
+  { label: "ddim", config: { method: "ddim" } },
+  { label: "tab2", config: { method: "tab", order: 2 } },
+  { label: "tab3", config: { method: "tab", order: 3 } },
+  { label: "dpmpp2", config: { method: "dpmpp", order: 2 } },
+  { label: "dpmpp3", config: { method: "dpmpp", order: 3 } },
+  { label: "unipc2", config: { method: "unipc", order: 2 } },
+  { label: "unipc3", config: { method: "unipc", order: 3 } },
+];
+const PEER_NFES = [5, 10, 15, 20];
+const PEER_GRIDS = ["time-quadratic", "logrho"] as const;
+
+// 4. The peers (first: it is cheap, and `--only peers` stops after it).
+type PeerTable = Record<string, Record<string, Record<string, Record<number, number>>>>;
+const peers: PeerTable = {};
+for (const name of ["gmm-2d", "gmm-64d"]) {
+  const p = await loadProblem(name, quick ? 4 : 32);
+  peers[name] = {};
+  for (const m of PEERS) {
+    peers[name][m.label] = {};
+    for (const grid of PEER_GRIDS) {
+      peers[name][m.label][grid] = {};
+      for (const nfe of PEER_NFES) {
+        peers[name][m.label][grid][nfe] = await endpointError(p, { ...m.config, grid, steps: nfe });
+      }
+    }
+  }
+  console.error(`peers on ${name} done`);
+}
+function peersMarkdown(t: PeerTable): string[] {
+  const out = [
+    `Peers: endpoint error (as above) at NFE ${PEER_NFES.join(", ")}, on two grids (best of each column in bold):`,
+    ``,
+  ];
+  for (const [name, rows] of Object.entries(t)) {
+    out.push(`**${name}**`, ``, `| method | grid | ${PEER_NFES.map((n) => `NFE ${n}`).join(" | ")} |`);
+    out.push(`|---|---|${"---|".repeat(PEER_NFES.length)}`);
+    const best = PEER_NFES.map((n) =>
+      Math.min(...Object.values(rows).flatMap((g) => Object.values(g).map((c) => c[n])))
+    );
+    for (const [label, grids] of Object.entries(rows)) {
+      for (const [grid, c] of Object.entries(grids)) {
+        const cells = PEER_NFES.map((n, i) => {
+          const v = c[n].toExponential(1);
+          return c[n] === best[i] ? `**${v}**` : v;
+        });
+        out.push(`| ${label} | ${grid} | ${cells.join(" | ")} |`);
+      }
+    }
+    out.push(``);
+  }
+  return out;
+}
+if (flags.only === "peers") {
+  const jsonFile = new URL(`./results/sampling${quick ? "-quick" : ""}.json`, import.meta.url);
+  const mdFile = new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url);
+  const old = JSON.parse(await Deno.readTextFile(jsonFile));
+  await Deno.writeTextFile(
+    jsonFile,
+    JSON.stringify({ ...old, peers, peersDate: new Date().toISOString() }, null, 2) + "\n",
+  );
+  const md = (await Deno.readTextFile(mdFile)).split("\nPeers:")[0].trimEnd();
+  const text = [md, ``, ...peersMarkdown(peers)].join("\n");
+  await Deno.writeTextFile(mdFile, text);
+  console.log(peersMarkdown(peers).join("\n"));
+  Deno.exit(0);
+}
 
 // 1. Accuracy on exact models.
 const accuracy: Record<string, Record<string, Record<number, { nfe: number; error: number }>>> = {};
@@ -157,6 +232,7 @@ const result = {
   accuracy,
   perStepMs: perStep,
   sideBySide,
+  peers,
 };
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
 await Deno.writeTextFile(
@@ -206,6 +282,7 @@ lines.push(
     }× | ${s.gpuPeakBytes} = ${(s.gpuPeakBytes / s.stateBytes).toFixed(2)} | ${s.readbacks} |`
   ),
   ``,
+  ...peersMarkdown(peers),
 );
 await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url), lines.join("\n"));
 console.log(lines.join("\n"));

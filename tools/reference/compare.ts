@@ -5,6 +5,7 @@
  * @module
  */
 
+import { methodInfo } from "../../src/plan/registry.ts";
 import { makePlan } from "../../src/plan/make_plan.ts";
 import type { PlanConfig } from "../../src/plan/config.ts";
 import type { Plan } from "../../src/plan/types.ts";
@@ -103,9 +104,11 @@ function tableConfig(name: string): PlanConfig {
   if (name === "ddim" || name === "euler" || name === "ei-score") return { method: name };
   if (name.startsWith("sddim-")) return { method: "ddim", lambda: Number(name.slice(6)) };
   if (name.startsWith("rhork-")) return { method: "rhork", rk: name.slice(6) } as PlanConfig;
-  const m = name.match(/^(tab|rhoab|logrho|ipndm)(\d)$/);
-  if (!m) throw new Error(`unknown fixture table ${name}`);
-  return { method: m[1], order: Number(m[2]) } as PlanConfig;
+  // Multistep tables are named method + order (tab3); the registry says which names and orders exist.
+  const m = name.match(/^([a-z]+)(\d)$/);
+  const info = methodInfo(m?.[1]);
+  if (!m || !info || Number(m[2]) > info.orders[1]) throw new Error(`unknown fixture table ${name}`);
+  return { method: info.name, order: Number(m[2]) } as PlanConfig;
 }
 
 function compareTable(t: Tally, name: string, plan: Plan, expected: unknown, where: string): void {
