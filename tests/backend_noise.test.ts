@@ -79,7 +79,7 @@ function identityPlan(kind: "prior" | "step"): Plan {
 }
 
 Deno.test({
-  name: "same seed ⇒ same noise on webgpu, wasm and the float64 CPU loop (prior and step streams)",
+  name: "same seed ⇒ same noise on webgpu, wasm, native and the float64 CPU loop (prior and step streams)",
   ignore: !hasGpu,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -93,6 +93,8 @@ Deno.test({
           const n = 40; // 4200 values
           const gpu = await sample({ model, plan, n, seed, backend: "webgpu" });
           const wasm = await sample({ model, plan, n, seed, backend: "wasm" });
+          const native = await sample({ model, plan, n, seed, backend: "native" });
+          assert.deepEqual(native.data, wasm.data, "native and wasm share the CPU noise and update bit for bit");
           const cpu = await sampleFunction({
             plan,
             n,

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { ConfigError, configureRuntime, DeisError, loadModel, makePlan, sample } from "../mod.ts";
 import { ortWasm, ortWebGpu } from "../src/runtime/ort.ts";
+import { intraOpThreads } from "../src/runtime/settings.ts";
 
 Deno.test("configureRuntime: bad settings name the setting and what it allows", () => {
   const bad: [unknown, string][] = [
@@ -29,7 +30,8 @@ Deno.test("configureRuntime: bad settings name the setting and what it allows", 
 Deno.test("configureRuntime: applies before the first session, refuses after it", async () => {
   configureRuntime({ numThreads: 1, wasmPaths: ortWasm.env.wasm.wasmPaths as string | undefined });
   assert.equal(ortWasm.env.wasm.numThreads, 1);
-  assert.equal(ortWebGpu.env.wasm.numThreads, 1);
+  assert.equal(intraOpThreads(), 1, "native sessions use the same count");
+  assert.notEqual(ortWebGpu.env.wasm.numThreads, 2, "the WebGPU build keeps its own (single) thread");
   const model = await loadModel(new URL("../models/gmm-2d/", import.meta.url));
   try {
     const r = await sample({ model, plan: makePlan({ steps: 5 }), n: 4, seed: 1, backend: "wasm" });

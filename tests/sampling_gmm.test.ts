@@ -83,7 +83,7 @@ Deno.test({
           `${name}: tAB3 float64 endpoint error ${discretisation}`,
         );
         for (
-          const backend of hasGpu ? ["wasm", "webgpu"] as const : ["wasm"] as const
+          const backend of hasGpu ? ["wasm", "native", "webgpu"] as const : ["wasm", "native"] as const
         ) {
           const r = await sample({ model, plan, n, seed, backend });
           const vsLoop = rms(r.data, exactLoop.data);

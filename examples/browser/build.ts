@@ -209,6 +209,9 @@ export async function buildDemo(
       logLevel: "warning",
       nodePaths: [pkgs.dir],
       plugins: [ortWasmOnly],
+      // The native backend's addon exists only in Deno and Node; the SDK imports it dynamically and
+      // never on a page, so the bundle leaves the specifier alone instead of pulling the package in.
+      external: ["onnxruntime-node"],
       define: {
         DEMO_MODEL_DIR: JSON.stringify(
           model.startsWith(rootPath()) ? model.slice(rootPath().length + 1) : model,

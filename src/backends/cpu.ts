@@ -3,6 +3,8 @@
  *
  * - `wasm`: the network runs on onnxruntime-web's WASM execution provider; registers have the
  *   manifest's dtype (float32 values are rounded once per update, like the GPU's).
+ * - `native`: the same registers and update, the network on onnxruntime-node's CPU execution
+ *   provider (Deno and Node processes).
  * - `cpu`: a plain JS ε function in float64, for convergence tests on exact models without ONNX
  *   float32 noise.
  *
@@ -11,7 +13,9 @@
  * @module
  */
 
-import { AbortError, ConfigError, ModelError } from "../errors.ts";
+import { AbortError, BackendUnavailableError, ConfigError, ModelError } from "../errors.ts";
+import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
+import { intraOpThreads } from "../runtime/settings.ts";
 import { fillGaussian } from "./noise.ts";
 import { dataMap } from "../model/convert.ts";
 import { ortFor, type OrtTensor } from "../runtime/ort.ts";
@@ -32,6 +36,7 @@ class CpuRun implements Run {
   readonly #noise: Float64Array;
   readonly #extra: Record<string, OrtTensor>;
   readonly #groups: number;
+  readonly #session: "wasm" | "native";
   #disposed = false;
 
   constructor(backend: BackendName, spec: RunSpec) {
@@ -51,7 +56,10 @@ class CpuRun implements Run {
     );
     this.#noise = new Float64Array(this.length);
     this.#groups = src.kind === "model" && src.guidance ? 2 : 1;
-    this.#extra = src.kind === "model" ? src.model.extraFeeds("wasm", spec.n, src.conditioning, src.guidance) : {};
+    this.#session = backend === "native" ? "native" : "wasm";
+    this.#extra = src.kind === "model"
+      ? src.model.extraFeeds(this.#session, spec.n, src.conditioning, src.guidance)
+      : {};
   }
 
   #check(): void {
@@ -113,7 +121,7 @@ class CpuRun implements Run {
     const input = new Arr(batch * (L / this.#n));
     for (let g = 0; g < this.#groups; g++) input.set(xv, g * L);
     const tv = new Arr(batch).fill(model.timeInput(ev));
-    const ort = ortFor("wasm");
+    const ort = ortFor(this.#session);
     const feeds: Record<string, OrtTensor> = {
       ...this.#extra,
       [m.inputs.x]: new ort.Tensor(this.dtype, input, [
@@ -123,7 +131,7 @@ class CpuRun implements Run {
       [m.inputs.t]: new ort.Tensor(this.dtype, tv, [batch]),
     };
     const t0 = performance.now();
-    const out = await model.run("wasm", feeds);
+    const out = await model.run(this.#session, feeds);
     const t1 = performance.now();
     this.timings.network += t1 - t0;
     try {
@@ -207,6 +215,27 @@ export function createWasmBackend(): Backend {
       }
       await spec.source.model.session("wasm");
       return new CpuRun("wasm", spec);
+    },
+  };
+}
+
+/**
+ * The native backend: onnxruntime-node's CPU execution provider runs the network, the update is the
+ * same float32 loop as `wasm`'s (same registers, same Philox noise). Rejects with
+ * {@link BackendUnavailableError} where onnxruntime-node cannot be loaded (browsers, edge isolates,
+ * Deno without `--allow-ffi`).
+ */
+export async function createNativeBackend(): Promise<Backend> {
+  if (!(await loadNativeOrt())) throw new BackendUnavailableError("native", nativeUnavailableReason());
+  return {
+    name: "native",
+    description: `onnxruntime-node CPU execution provider (${intraOpThreads()} intra-op threads); update on the CPU`,
+    async open(spec: RunSpec): Promise<Run> {
+      if (spec.source.kind !== "model") {
+        throw new ConfigError("backend", '"cpu" for a JS ε function (native runs ONNX models)', "native");
+      }
+      await spec.source.model.session("native");
+      return new CpuRun("native", spec);
     },
   };
 }

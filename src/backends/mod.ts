@@ -15,13 +15,14 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { createCpuBackend, createWasmBackend } from "./cpu.ts";
+import { createCpuBackend, createNativeBackend, createWasmBackend } from "./cpu.ts";
+import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
 import { describeAdapter, probeAdapter } from "../runtime/ort.ts";
 import type { Backend, BackendName } from "./types.ts";
 import { createWebGpuBackend, type WebGpuBackendOptions } from "./webgpu.ts";
 
 export type * from "./types.ts";
-export { createCpuBackend, createWasmBackend } from "./cpu.ts";
+export { createCpuBackend, createNativeBackend, createWasmBackend } from "./cpu.ts";
 export { createWebGpuBackend, ortDevice, type WebGpuBackendOptions } from "./webgpu.ts";
 export { BackendUnavailableError, GpuError } from "../errors.ts";
 export { type GpuBufferStats, gpuBufferStats } from "./gpu_memory.ts";
@@ -36,15 +37,27 @@ export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInpu
 export type BackendChoice = BackendName | "auto" | Backend;
 
 /**
+ * The best CPU backend here: `native` where onnxruntime-node loads (Deno and Node with
+ * `--allow-ffi`), else `wasm`; the reason says which and why.
+ */
+export async function bestCpuBackend(why: string): Promise<Backend> {
+  if (await loadNativeOrt()) {
+    return { ...(await createNativeBackend()), reason: `${why}; onnxruntime-node loaded: native CPU` };
+  }
+  return { ...createWasmBackend(), reason: `${why}; WASM (${nativeUnavailableReason()})` };
+}
+
+/**
  * Creates a backend by name. `auto` picks `webgpu` when a hardware WebGPU adapter exists, else
- * `wasm` (a software "fallback" adapter such as llvmpipe or SwiftShader is used by `auto` only with
- * `allowFallbackAdapter: true`, and always by `webgpu`); the chosen backend's `reason` says why.
+ * `native` where onnxruntime-node loads, else `wasm` (a software "fallback" adapter such as llvmpipe
+ * or SwiftShader is used by `auto` only with `allowFallbackAdapter: true`, and always by `webgpu`);
+ * the chosen backend's `reason` says why.
  *
  * @example
  * ```ts
  * import { createBackend, loadModel, makePlan, sample } from "@seed/deis";
  * const backend = await createBackend("auto");
- * console.log(backend.name, backend.reason); // e.g. "wasm" "no WebGPU adapter"
+ * console.log(backend.name, backend.reason); // e.g. "native" "no WebGPU adapter; onnxruntime-node loaded: native CPU"
  * const model = await loadModel("models/gmm-2d");
  * const r = await sample({ model, plan: makePlan({ steps: 10 }), backend });
  * await model.dispose();
@@ -59,6 +72,8 @@ export async function createBackend(
       return await createWebGpuBackend(options);
     case "wasm":
       return createWasmBackend();
+    case "native":
+      return await createNativeBackend();
     case "cpu":
       return createCpuBackend();
     case "auto": {
@@ -66,22 +81,19 @@ export async function createBackend(
       if (adapter) {
         const d = describeAdapter(adapter);
         // A fallback adapter (Mesa llvmpipe, SwiftShader) runs WebGPU on the CPU, far slower than
-        // the WASM backend, so `auto` takes it only when asked to; `webgpu` always accepts it.
+        // the CPU backends, so `auto` takes it only when asked to; `webgpu` always accepts it.
         if (!d.endsWith("(fallback)") || options.allowFallbackAdapter === true) {
           const b = await createWebGpuBackend(options);
           return { ...b, open: b.open, reason: `WebGPU adapter found: ${d}` };
         }
-        return {
-          ...createWasmBackend(),
-          reason: `only a software (fallback) WebGPU adapter, ${d}: fell back to WASM, which is faster on the CPU`,
-        };
+        return await bestCpuBackend(`only a software (fallback) WebGPU adapter, ${d}, which is slower on the CPU`);
       }
-      return { ...createWasmBackend(), reason: "no WebGPU adapter" };
+      return await bestCpuBackend("no WebGPU adapter");
     }
     default:
       throw new ConfigError(
         "backend",
-        '"auto", "webgpu", "wasm" or "cpu"',
+        '"auto", "webgpu", "wasm", "native" or "cpu"',
         name,
       );
   }

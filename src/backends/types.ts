@@ -10,8 +10,11 @@
 import type { EvalPoint } from "../model/convert.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 
-/** Names of the backends. `cpu` is the float64 loop over a plain JS ε function. */
-export type BackendName = "webgpu" | "wasm" | "cpu";
+/**
+ * Names of the backends. `native` runs the network on onnxruntime-node (Deno and Node only); `cpu` is
+ * the float64 loop over a plain JS ε function.
+ */
+export type BackendName = "webgpu" | "wasm" | "native" | "cpu";
 
 /** One network evaluation, in call order. */
 export interface Evaluation extends EvalPoint {

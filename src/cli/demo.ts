@@ -1,9 +1,9 @@
 /**
  * `deno task demo`: the main job. An 8×8 grid of MNIST digits from tAB-DEIS (r = 3) at 10 network
- * evaluations on the `auto` backend (WebGPU when an adapter exists, else WASM), written to
- * `samples.png`.
+ * evaluations on the `auto` backend (WebGPU on a hardware adapter, else native onnxruntime-node
+ * where it loads, else WASM), written to `samples.png`.
  *
- *     deno task demo [--out samples.png] [--seed 0] [--backend auto|webgpu|wasm]
+ *     deno task demo [--out samples.png] [--seed 0] [--backend auto|webgpu|wasm|native]
  *
  * @module
  */

@@ -14,6 +14,7 @@ import { parseArgs } from "node:util";
 import { kebab, NUMBER, UsageError } from "./args.ts";
 import { ConfigError, DeisError } from "../errors.ts";
 import { loadModel } from "../model/mod.ts";
+import { configureRuntime } from "../runtime/settings.ts";
 import type { Model } from "../model/mod.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { makePlan } from "../plan/make_plan.ts";
@@ -28,7 +29,7 @@ export { UsageError };
 const USAGE = `usage: deno task sample --model <dir> [flags]
   --method ${methodChoices()}  --order <r>  --variant bh1|bh2  --rk ${RK_NAMES.join("|")}
   --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
-  --n <count>  --seed <int>  --backend auto|webgpu|wasm  --lambda <l>  --guidance <w> --cond name=value
+  --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value
   --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
 
 /** What a sampling command asks for, after parsing. */
@@ -37,7 +38,8 @@ export interface SampleCommand {
   config: PlanConfig;
   n: number;
   seed?: number;
-  backend: "auto" | "webgpu" | "wasm";
+  backend: "auto" | "webgpu" | "wasm" | "native";
+  threads?: number;
   guidance?: number;
   conditioning?: Record<string, number>;
   denoiseFinal: boolean;
@@ -86,6 +88,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     "n",
     "seed",
     "backend",
+    "threads",
     "lambda",
     "guidance",
     "init",
@@ -121,9 +124,9 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     );
   }
   const backend = s("backend") ?? "auto";
-  if (!["auto", "webgpu", "wasm"].includes(backend)) {
+  if (!["auto", "webgpu", "wasm", "native"].includes(backend)) {
     throw new UsageError(
-      `--backend: must be auto, webgpu or wasm (got ${JSON.stringify(backend)})`,
+      `--backend: must be auto, webgpu, wasm or native (got ${JSON.stringify(backend)})`,
     );
   }
   if (!s("out") && !s("out-json")) {
@@ -163,6 +166,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     n: int("n", s("n"), 1, 4096) ?? 16,
     seed: int("seed", s("seed"), 0, Number.MAX_SAFE_INTEGER),
     backend: backend as SampleCommand["backend"],
+    threads: int("threads", s("threads"), 1, 64),
     guidance: num("guidance", s("guidance")),
     conditioning: Object.keys(conditioning).length ? conditioning : undefined,
     denoiseFinal: v["denoise-final"] === true,
@@ -241,6 +245,7 @@ export async function runSample(
   cmd: SampleCommand,
   log: (s: string) => void,
 ): Promise<SampleResult> {
+  if (cmd.threads !== undefined) configureRuntime({ numThreads: cmd.threads });
   let model: Model;
   try {
     model = await loadModel(cmd.model);

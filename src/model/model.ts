@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ConfigError, ModelError } from "../errors.ts";
+import { BackendUnavailableError, ConfigError, ModelError } from "../errors.ts";
 import {
   type Ort,
   ortFor,
@@ -14,12 +14,13 @@ import {
   type OrtSessionOptions,
   type OrtTensor,
 } from "../runtime/ort.ts";
-import { markRuntimeStarted } from "../runtime/settings.ts";
+import { intraOpThreads, markRuntimeStarted } from "../runtime/settings.ts";
+import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
 import { dataMap, type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
 import type { ExtraInput, ModelManifest } from "./manifest.ts";
 
 /** Execution providers a model session can be created for. */
-export type SessionKind = "webgpu" | "wasm";
+export type SessionKind = "webgpu" | "wasm" | "native";
 
 /** A conditioning value: one number for every sample, one value per sample element, or the whole batch. */
 export type ConditioningValue =
@@ -197,11 +198,15 @@ export class Model {
     const m = this.manifest;
     let session: OrtSession;
     markRuntimeStarted();
+    if (kind === "native" && !(await loadNativeOrt())) {
+      throw new BackendUnavailableError("native", nativeUnavailableReason());
+    }
     try {
       session = await ortFor(kind).InferenceSession.create(this.bytes, {
         logSeverityLevel: 3, // errors only: the WebGPU EP warns about CPU-placed shape ops
+        ...(kind === "native" ? { intraOpNumThreads: intraOpThreads(), interOpNumThreads: 1 } : {}),
         ...this.#options.sessionOptions,
-        executionProviders: [kind],
+        executionProviders: [kind === "native" ? "cpu" : kind],
         ...(kind === "webgpu" ? { preferredOutputLocation: { [m.output]: "gpu-buffer" as const } } : {}),
       });
     } catch (e) {

@@ -15,14 +15,16 @@
 
 import * as ortWasm from "onnxruntime-web";
 import * as ortWebGpu from "onnxruntime-web/webgpu";
+import { nativeOrt } from "./ort_native.ts";
 
 export { ortWasm, ortWebGpu };
 
 /** The onnxruntime-web module type (both instances share the declarations). */
 export type Ort = typeof ortWebGpu;
 
-/** The onnxruntime instance for an execution provider. */
-export function ortFor(kind: "webgpu" | "wasm"): Ort {
+/** The onnxruntime instance for an execution provider (`native`: onnxruntime-node, once loaded). */
+export function ortFor(kind: "webgpu" | "wasm" | "native"): Ort {
+  if (kind === "native") return nativeOrt();
   return kind === "webgpu" ? ortWebGpu : ortWasm as unknown as Ort;
 }
 

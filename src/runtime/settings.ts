@@ -18,8 +18,11 @@ import { ortWasm, ortWebGpu } from "./ort.ts";
 /** The onnxruntime-web settings {@link configureRuntime} accepts. */
 export interface RuntimeSettings {
   /**
-   * WebAssembly threads per session, an integer in [1, 64] (onnxruntime's default: half the
-   * cores). More than 1 needs `SharedArrayBuffer`, i.e. a cross-origin-isolated page in browsers.
+   * Intra-op threads per session, an integer in [1, 64], for the `wasm` and `native` backends.
+   * Default in Deno and Node: the core count, at most 4 (on 2 cores a second thread gave ~1.7× on a
+   * quiet machine; under contention one thread per process is better, so servers running several
+   * jobs at once may set 1). In browsers the WASM default is onnxruntime's (half the cores); more
+   * than 1 needs `SharedArrayBuffer`, i.e. a cross-origin-isolated page.
    */
   numThreads?: number;
   /**
@@ -35,9 +38,24 @@ export interface RuntimeSettings {
 }
 
 let started = false;
+let threads: number | undefined;
+
+function serverRuntime(): boolean {
+  const g = globalThis as { Deno?: { version?: { deno?: string } }; process?: { versions?: { node?: string } } };
+  return typeof g.Deno?.version?.deno === "string" || typeof g.process?.versions?.node === "string";
+}
+
+/** The intra-op thread count sessions use: the configured one, else the default (see {@link RuntimeSettings}). */
+export function intraOpThreads(): number {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  return threads ?? Math.max(1, Math.min(4, cores));
+}
 
 /** Records that a session exists; from then on the runtime's settings are fixed. @internal */
 export function markRuntimeStarted(): void {
+  // Only the WASM build's threads: the WebGPU build runs its kernels on the GPU, and its thread
+  // pool needs blob-URL workers, which Deno refuses (its session creation then fails).
+  if (!started && threads === undefined && serverRuntime()) ortWasm.env.wasm.numThreads = intraOpThreads();
   started = true;
 }
 
@@ -83,8 +101,9 @@ export function configureRuntime(settings: RuntimeSettings): void {
         "call configureRuntime before loadModel/sample",
     );
   }
+  if (numThreads !== undefined) threads = numThreads;
+  if (numThreads !== undefined) ortWasm.env.wasm.numThreads = numThreads;
   for (const ort of [ortWasm, ortWebGpu]) {
-    if (numThreads !== undefined) ort.env.wasm.numThreads = numThreads;
     if (wasmPaths !== undefined) ort.env.wasm.wasmPaths = wasmPaths;
   }
   // The binary is that of the WASM-only build; the WebGPU build has its own and fetches it.

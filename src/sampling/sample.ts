@@ -10,7 +10,7 @@ import { AbortError, ConfigError } from "../errors.ts";
 import type { Plan } from "../plan/types.ts";
 import { completeSde } from "../model/manifest.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
-import { type BackendChoice, createBackend } from "../backends/mod.ts";
+import { type BackendChoice, bestCpuBackend, createBackend } from "../backends/mod.ts";
 import type { Backend, BackendName, EpsFunction, EpsSource, GpuRunStats, Run } from "../backends/types.ts";
 import { checkPlan } from "../plan/validate.ts";
 import { interpret, type Progress, type RunContext } from "./interpreter.ts";
@@ -37,7 +37,7 @@ export interface CommonSampleOptions {
 export interface SampleOptions extends CommonSampleOptions {
   /** The model (from `loadModel`). */
   model: Model;
-  /** `"auto"` (default), `"webgpu"`, `"wasm"`, or a backend object. */
+  /** `"auto"` (default), `"webgpu"`, `"wasm"`, `"native"`, or a backend object. */
   backend?: BackendChoice;
   /** Values of the model's extra (conditioning) inputs, by input name. */
   conditioning?: Record<string, ConditioningValue>;
@@ -176,10 +176,7 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
   const choice = options.backend ?? "auto";
   let backend: Backend;
   if (choice === "auto" && model.dtype === "float64") {
-    backend = {
-      ...(await createBackend("wasm")),
-      reason: "float64 model (WebGPU has no float64)",
-    };
+    backend = await bestCpuBackend("float64 model (WebGPU has no float64)");
   } else backend = typeof choice === "string" ? await createBackend(choice) : choice;
   const guidance = typeof options.guidance === "number" ? { scale: options.guidance } : options.guidance;
   const source: EpsSource = {
