@@ -155,3 +155,33 @@ Deno.test("usage errors: exit 2 and one stderr line naming the flag", async () =
     assert.match(r.stderr, pattern);
   }
 });
+
+Deno.test("--plan samples a stored plan (checked by the plan validator) exactly like the method flags", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const flags = ["--method", "unipc", "--order", "3", "--steps", "6"];
+    const tables = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "tables", ...flags],
+      cwd: root,
+      stdout: "piped",
+    }).output();
+    await Deno.writeFile(`${dir}/plan.json`, tables.stdout);
+    const common = ["--model", "models/gmm-2d", "--n", "3", "--seed", "4", "--backend", "wasm", "--out-json", "-"];
+    const a = await run([...common, "--plan", `${dir}/plan.json`]);
+    const b = await run([...common, ...flags]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.deepEqual(JSON.parse(a.stdout), JSON.parse(b.stdout));
+    const clash = await run([...common, "--plan", `${dir}/plan.json`, "--steps", "4"]);
+    assert.equal(clash.code, 2);
+    assert.match(clash.stderr, /^error: --steps: not allowed with --plan/);
+    const plan = JSON.parse(new TextDecoder().decode(tables.stdout));
+    plan.program.ops[2].terms[0][0] = "v7";
+    await Deno.writeTextFile(`${dir}/bad.json`, JSON.stringify(plan));
+    const bad = await run([...common, "--plan", `${dir}/bad.json`]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--plan: .*plan\.program\.ops\[2\]\.terms\[0\]\[0\]/);
+    assert.equal(bad.stderr.trim().split("\n").length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

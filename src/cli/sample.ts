@@ -18,6 +18,8 @@ import { configureRuntime } from "../runtime/settings.ts";
 import type { Model } from "../model/mod.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { makePlan } from "../plan/make_plan.ts";
+import { planFromJSON } from "../plan/serialize.ts";
+import type { Plan } from "../plan/types.ts";
 import { modelPlanConfig } from "../model/plan_config.ts";
 import { sample, type SampleResult } from "../sampling/mod.ts";
 import { encodePng, tileSamples } from "../image/grid.ts";
@@ -30,7 +32,7 @@ const USAGE = `usage: deno task sample --model <dir> [flags]
   --method ${methodChoices()}  --order <r>  --variant bh1|bh2  --rk ${RK_NAMES.join("|")}
   --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
   --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value
-  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
+  --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
 
 /** What a sampling command asks for, after parsing. */
 export interface SampleCommand {
@@ -44,6 +46,8 @@ export interface SampleCommand {
   conditioning?: Record<string, number>;
   denoiseFinal: boolean;
   init?: string;
+  /** A stored plan (JSON) instead of the method flags. */
+  plan?: string;
   outJson?: string;
   out?: string;
   cols?: number;
@@ -92,6 +96,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     "lambda",
     "guidance",
     "init",
+    "plan",
     "out-json",
     "out",
     "cols",
@@ -134,6 +139,12 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
       "--out: give --out <file.png> and/or --out-json <file.json|->",
     );
   }
+  if (s("plan") !== undefined) {
+    const clash = ["method", "order", "variant", "rk", "steps", "grid", "kappa", "lambda"].find((f) =>
+      s(f) !== undefined
+    );
+    if (clash) throw new UsageError(`--${clash}: not allowed with --plan (the plan fixes it)`);
+  }
   const config: Record<string, unknown> = {};
   if (s("method") !== undefined) config.method = s("method");
   if (s("rk") !== undefined) config.rk = s("rk");
@@ -171,6 +182,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     conditioning: Object.keys(conditioning).length ? conditioning : undefined,
     denoiseFinal: v["denoise-final"] === true,
     init: s("init"),
+    plan: s("plan"),
     outJson: s("out-json"),
     out: s("out"),
     cols: int("cols", s("cols"), 1, 4096),
@@ -240,6 +252,17 @@ export async function writePng(
   return [image.width, image.height];
 }
 
+/** Reads a stored plan (any `deis-plan` version; checked by the one plan validator). */
+async function readPlan(path: string): Promise<Plan> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError(`--plan: cannot read ${JSON.stringify(path)} (${(e as Error).name})`);
+  }
+  return planFromJSON(text);
+}
+
 /** Runs one sampling command; progress and the summary go to `log`. */
 export async function runSample(
   cmd: SampleCommand,
@@ -266,8 +289,11 @@ export async function runSample(
     }
     let plan;
     try {
-      plan = makePlan(modelPlanConfig(model, cmd.config));
+      plan = cmd.plan !== undefined ? await readPlan(cmd.plan) : makePlan(modelPlanConfig(model, cmd.config));
     } catch (e) {
+      if (e instanceof ConfigError && cmd.plan !== undefined) {
+        throw new UsageError(`--plan: ${cmd.plan}: ${e.message}`);
+      }
       if (e instanceof ConfigError) {
         const flag = kebab(e.field.split(/[.[]/)[0]);
         throw new UsageError(

@@ -224,23 +224,24 @@ export function checkPlan(input: unknown): Plan {
   if (p.nfe !== evalTimes.length) fail("nfe", `evalTimes.length = ${evalTimes.length}`, p.nfe);
 
   let program = p.program as Program | undefined;
+  let laidOut: Program | undefined;
   if (info.rows) {
     // Rows are the source of truth where a method has them: a deis-plan/1 plan gets its program laid
     // out from them, and a deis-plan/2 program must be that layout (so an edited row is never ignored).
     const g = { timesteps: times, alphaBar: p.alphaBar as number[], rho: p.rho as number[], sde: sde.name as never };
     const noise = p.noise as number[] | undefined;
-    const laidOut = p.method === "rhork"
+    laidOut = p.method === "rhork"
       ? stagesProgram(g, p.stages as never, p.rows as number[][], noise)
       : rowsProgram(g, p.rows as number[][], noise);
     if (p.format === "deis-plan/1") program = laidOut;
-    else if (!sameJson(program, laidOut)) {
-      fail(
-        "program",
-        "the program laid out from plan.rows (edit rows with format deis-plan/1 and no program)",
-        "a program that differs from the rows",
-      );
-    }
   }
   checkProgram(program, steps, evalTimes);
+  if (laidOut && !sameJson(program, laidOut)) {
+    fail(
+      "program",
+      "the program laid out from plan.rows (edit rows with format deis-plan/1 and no program)",
+      "a program that differs from the rows",
+    );
+  }
   return { ...(p as unknown as Plan), format: "deis-plan/2", program: program! };
 }
