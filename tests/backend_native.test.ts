@@ -6,7 +6,6 @@
  */
 import assert from "node:assert/strict";
 import { BackendUnavailableError, ConfigError, ModelError } from "../src/errors.ts";
-import { createBackend } from "../src/backends/mod.ts";
 import { loadModel, type Model } from "../src/model/mod.ts";
 import { gaussianModel } from "../testing/synthetic.ts";
 import { sample, sampleFunction } from "../src/sampling/mod.ts";
