@@ -93,6 +93,14 @@ export class ClientGoneError extends Error {
   }
 }
 
+/** Why a body stream failed: its chunked framing is malformed (a 400). */
+export class BadBodyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadBodyError";
+  }
+}
+
 class TimedOut extends Error {}
 class Framing extends Error {
   constructor(readonly status: number, message: string) {
@@ -219,7 +227,8 @@ function parseHead(bytes: Uint8Array): Head {
     const name = line.slice(0, i);
     if (!TOKEN.test(name)) throw new Framing(400, "malformed header name");
     const value = line.slice(i + 1).trim();
-    // eslint-style: no control characters other than tab
+    // no control characters other than tab
+    // deno-lint-ignore no-control-regex
     if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) throw new Framing(400, "control character in a header value");
     headers.push([name.toLowerCase(), value]);
   }
@@ -343,7 +352,7 @@ export function serveHttp1(
       for (;;) {
         const i = indexOfCrlf(c.buf);
         if (i >= 0) return new TextDecoder("latin1").decode(c.take(i + 2).subarray(0, i));
-        if (c.buf.length > 4096) throw new ClientGoneError("malformed chunked body");
+        if (c.buf.length > 4096) throw new BadBodyError("malformed chunked body: a chunk line over 4096 bytes");
         await need(c.buf.length + 1);
       }
     };
@@ -369,7 +378,7 @@ export function serveHttp1(
           if (chunkedDone) return;
           if (left === 0) {
             const sizeLine = (await line()).split(";")[0].trim();
-            if (!/^[0-9a-fA-F]{1,8}$/.test(sizeLine)) throw new ClientGoneError("malformed chunk size");
+            if (!/^[0-9a-fA-F]{1,8}$/.test(sizeLine)) throw new BadBodyError("malformed chunk size");
             left = parseInt(sizeLine, 16);
             if (left === 0) {
               // trailers, then the empty line
@@ -386,7 +395,7 @@ export function serveHttp1(
           if (left === 0) {
             await need(2);
             const crlf = c.take(2);
-            if (crlf[0] !== 13 || crlf[1] !== 10) throw new ClientGoneError("malformed chunk");
+            if (crlf[0] !== 13 || crlf[1] !== 10) throw new BadBodyError("malformed chunk: no CRLF after its data");
           }
           ctl.enqueue(chunk);
         } catch (e) {

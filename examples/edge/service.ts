@@ -152,6 +152,9 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
       if ((e as Error)?.name === "BodyTimeoutError") {
         throw new HttpError(408, (e as Error).message, "body", "the whole body within the time limit");
       }
+      if ((e as Error)?.name === "BadBodyError") {
+        throw new HttpError(400, (e as Error).message, "body", "a well-formed chunked body");
+      }
       throw new HttpError(
         499,
         `the request body ended early: ${(e as Error)?.message ?? e}`,
@@ -709,7 +712,7 @@ export async function createService(
       if (status === 499) aborted++;
     }
     log(escapeLogLine(
-      `${new Date().toISOString()} ${who} ${method} ${path.slice(0, 80)} ${status} ${ms.toFixed(1)}ms${
+      `${new Date().toISOString()} ${who} ${method} ${path.slice(0, 80)} ${status || "---"} ${ms.toFixed(1)}ms${
         note ? " " + note : ""
       }`,
     ));
