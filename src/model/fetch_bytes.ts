@@ -97,7 +97,12 @@ export async function confinedPath(model: string, dir: string, name: string, fie
  * Reads a regular file of at most `maxBytes`. A FIFO, a device, a directory or a larger file is
  * a {@link ModelError} naming `field` (and nothing is read from it).
  */
-export async function readFileCapped(model: string, path: string, maxBytes: number, field: string): Promise<Uint8Array> {
+export async function readFileCapped(
+  model: string,
+  path: string,
+  maxBytes: number,
+  field: string,
+): Promise<Uint8Array> {
   let info;
   try {
     info = await fs().stat(path);
