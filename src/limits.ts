@@ -85,3 +85,9 @@ export function checkFloatRange(
     }
   }
 }
+
+/**
+ * Largest |guidance scale| accepted (1000; usual values are 1–20). Beyond it `w·(ε_c − ε_u)`
+ * overflows float32 for ordinary outputs, and the failure would look like the model's.
+ */
+export const MAX_GUIDANCE_SCALE = 1000;
