@@ -149,6 +149,7 @@ class Conn {
         n = null;
       }
       if (n === null) this.eof = true;
+      else if (this.buf.length === 0) this.buf = chunk.subarray(0, n); // the common case: no copy
       else {
         const next = new Uint8Array(this.buf.length + n);
         next.set(this.buf);
@@ -161,7 +162,7 @@ class Conn {
 
   take(n: number): Uint8Array {
     const out = this.buf.slice(0, n);
-    this.buf = this.buf.slice(n);
+    this.buf = n >= this.buf.length ? new Uint8Array(0) : this.buf.subarray(n);
     return out;
   }
 
