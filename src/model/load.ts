@@ -9,7 +9,6 @@ import { ConfigError, ModelError } from "../errors.ts";
 import { validateManifest } from "./manifest.ts";
 import { Model, type ModelSessionOptions } from "./model.ts";
 import {
-  type ByteLimits,
   confinedPath,
   confinedUrl,
   MAX_MANIFEST_BYTES,
@@ -23,7 +22,11 @@ import { checkManifestAgainstGraph } from "./graph_info.ts";
  * Options of {@link loadModel}. The ONNX file a manifest names is confined to the manifest's
  * directory (or URL directory), must be a regular file, and is read only up to `maxOnnxBytes`.
  */
-export interface LoadModelOptions extends ModelSessionOptions, ByteLimits {
+export interface LoadModelOptions extends ModelSessionOptions {
+  /** Largest manifest read, in bytes (default 4 MiB). */
+  maxManifestBytes?: number;
+  /** Largest ONNX file read, in bytes (default 1 GiB). */
+  maxOnnxBytes?: number;
   /**
    * The manifest (parsed object or JSON text). Required when loading from bytes; with a path or URL
    * it replaces the `model.json` that would be read.
