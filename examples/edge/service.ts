@@ -56,6 +56,8 @@ export interface ServiceOptions {
   ortWasm?: string;
   /** Throughput assumed until one is measured, in sample-evaluations per ms (the server measures it at warm-up). */
   unitsPerMs?: number;
+  /** Per-evaluation overhead in samples: a request's work is nfe × (n + this) units (default 0). */
+  overheadSamples?: number;
   /** Limits of the HTTP layer, reported by /healthz (the server fills them in). */
   http?: Record<string, number>;
   /** Counters of the HTTP layer, reported by /healthz. */
@@ -518,7 +520,8 @@ export async function createService(
     const signal = AbortSignal.any([req.signal, deadline]);
     const queuedAt = performance.now();
     // work in units of one sample through one network evaluation, for the Retry-After estimate
-    const units = r.n * r.plan.nfe;
+    const perEval = r.n + (options.overheadSamples ?? 0);
+    const units = perEval * r.plan.nfe;
     const slot = queue.acquire(signal, units);
     if (!slot) {
       clearTimeout(timer);
@@ -542,7 +545,7 @@ export async function createService(
         seed: r.seed,
         backend,
         signal,
-        onProgress: (p) => release?.progress(r.n * p.nfe),
+        onProgress: (p) => release?.progress(perEval * p.nfe),
       });
       release();
       release = undefined;
