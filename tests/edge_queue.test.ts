@@ -84,3 +84,39 @@ Deno.test("queue: an abandoned waiter leaves no timer holding the process", asyn
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.ok(ms < 15_000, `the process took ${ms.toFixed(0)} ms to exit`);
 });
+
+Deno.test("issue 13 case 9: Retry-After comes from the work queued and the measured throughput", async () => {
+  // a burst of 20 × {n: 8, steps: 40} (320 sample-evaluations each) at 0.05 per ms: 6.4 s per job
+  // alone; two running share the CPU, so the first leaves after 12.8 s
+  const q = new BoundedQueue(2, 6, 0.05);
+  const running = [await q.acquire(undefined, 320)!, await q.acquire(undefined, 320)!];
+  const waiting = Array.from({ length: 6 }, () => q.acquire(undefined, 320)!);
+  assert.equal(q.acquire(undefined, 320), undefined);
+  assert.equal(q.retryAfterSeconds(), 13, "the first refused client: the first departure");
+  assert.equal(Math.round(q.departureMs(3)), 25_600);
+  for (let i = 1; i < 12; i++) assert.equal(q.acquire(undefined, 320), undefined);
+  // the 12th refused client is told when the whole backlog (8 × 320 units) has drained
+  assert.equal(q.retryAfterSeconds(), 52);
+  // progress shortens the estimate; a departure resets the count of refusals
+  running[0].progress(160);
+  running[1].progress(160);
+  assert.equal(Math.round(q.departureMs(1)), 6_400);
+  running[0]();
+  const next = await waiting[0];
+  const extra = q.acquire(undefined, 320)!; // a waiting place came free
+  assert.equal(q.acquire(undefined, 320), undefined);
+  assert.ok(q.retryAfterSeconds() >= 1);
+  for (const r of [running[1], next]) r();
+  for (const w of waiting.slice(1)) (await w)();
+  (await extra)();
+});
+
+Deno.test("queue: the throughput is measured from the progress of running jobs", async () => {
+  const q = new BoundedQueue(1, 0, 1000); // a wildly optimistic prior
+  const release = await q.acquire(undefined, 100)!;
+  await new Promise((r) => setTimeout(r, 120));
+  release.progress(100);
+  release();
+  const rate = q.stats().unitsPerSecond;
+  assert.ok(rate > 200 && rate < 1000, `measured ${rate} units/s for 100 units in ~120 ms`);
+});

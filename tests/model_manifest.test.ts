@@ -13,6 +13,7 @@ import {
   validateManifest,
 } from "../src/model/mod.ts";
 import { gaussianModel } from "../testing/synthetic.ts";
+import { Model } from "../src/model/model.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const GMM2D = new URL("../models/gmm-2d/", import.meta.url);
@@ -273,12 +274,11 @@ Deno.test({
         `${tmp}/model.onnx`,
         new Uint8Array([1, 2, 3, 4, 5]),
       );
-      const m = await loadModel(tmp);
+      // checked against the graph when loaded (issue 13), not when the first session is made
       await assert.rejects(
-        m.session("wasm"),
+        loadModel(tmp),
         (e: unknown) => e instanceof ModelError && e.field === "onnx" && e.model === "junk",
       );
-      await m.dispose();
       await Deno.writeTextFile(
         `${tmp}/model.json`,
         JSON.stringify({ ...base(), sampleShape: "28x28" }),
@@ -298,15 +298,19 @@ Deno.test({
   ...opts,
   async fn() {
     const syn = gaussianModel({ label: { shift: 1 } });
-    const m = await loadModel(syn.bytes, {
-      manifest: {
+    // extraFeeds alone: a manifest the graph does not have ("emb"), so not through loadModel,
+    // which checks the manifest against the graph
+    const m = new Model(
+      validateManifest({
         ...syn.manifest,
         extraInputs: [
           { name: "label", dtype: "int64", shape: [], null: 10 },
           { name: "emb", dtype: "float32", shape: [2] },
         ],
-      },
-    });
+      }),
+      syn.bytes,
+      "bytes",
+    );
     const f = m.extraFeeds("wasm", 3, { label: [1, 2, 3], emb: [0.5, -0.5] });
     assert.deepEqual(f.label.dims, [3]);
     assert.deepEqual(Array.from(f.label.data as BigInt64Array, Number), [

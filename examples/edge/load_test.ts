@@ -516,7 +516,7 @@ export function formatSummary(s: LoadSummary): string {
 }
 
 /** A request line of the server log: ISO time, address, method, path, status. */
-export const LOG_LINE = /^\d{4}-\d\d-\d\dT\S+Z \S+ [A-Z]+ \S+ \d{3} /;
+export const LOG_LINE = /^\d{4}-\d\d-\d\dT\S+Z \S+ ([A-Z]+|-) \S+ (\d{3}|---) /;
 
 function parseArgs(args: string[]) {
   const o = {

@@ -24,13 +24,15 @@ import {
   makePlan,
   type Model,
   modelPlanConfig,
+  normalizeConfig,
   NumericalError,
   type Plan,
   type PlanConfig,
   sample,
   tileSamples,
 } from "../../mod.ts";
-import { BoundedQueue, QueueAbortError, type QueueStats } from "./queue.ts";
+import { BoundedQueue, QueueAbortError, type QueueStats, type Release } from "./queue.ts";
+import { checkBatchSize } from "../../src/limits.ts";
 
 /** Limits and policy of the service. */
 export interface ServiceOptions {
@@ -52,6 +54,14 @@ export interface ServiceOptions {
   log?: (line: string) => void;
   /** How the onnxruntime WASM binary was provided, reported by /healthz. */
   ortWasm?: string;
+  /** Throughput assumed until one is measured, in sample-evaluations per ms (the server measures it at warm-up). */
+  unitsPerMs?: number;
+  /** Per-evaluation overhead in samples: a request's work is nfe × (n + this) units (default 0). */
+  overheadSamples?: number;
+  /** Limits of the HTTP layer, reported by /healthz (the server fills them in). */
+  http?: Record<string, number>;
+  /** Counters of the HTTP layer, reported by /healthz. */
+  httpStats?: () => unknown;
 }
 
 /** The request keys accepted by `POST /v1/samples`. */
@@ -136,7 +146,25 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let r: ReadableStreamReadResult<Uint8Array>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      // the body stream failed: the client was too slow or went away; either way not a server fault
+      if ((e as Error)?.name === "BodyTimeoutError") {
+        throw new HttpError(408, (e as Error).message, "body", "the whole body within the time limit");
+      }
+      if ((e as Error)?.name === "BadBodyError") {
+        throw new HttpError(400, (e as Error).message, "body", "a well-formed chunked body");
+      }
+      throw new HttpError(
+        499,
+        `the request body ended early: ${(e as Error)?.message ?? e}`,
+        "body",
+        "a complete body",
+      );
+    }
+    const { done, value } = r;
     if (done) break;
     total += value.byteLength;
     if (total > max) {
@@ -152,6 +180,18 @@ async function readBody(req: Request, max: number): Promise<Uint8Array> {
     off += c.byteLength;
   }
   return out;
+}
+
+/**
+ * A log line made safe: control characters (CR, LF, ESC, …), the Unicode line separators and
+ * non-ASCII characters are written as `\uXXXX`, so one request is always one line, whatever a
+ * client sent.
+ */
+export function escapeLogLine(line: string): string {
+  return line.replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 function isInt(v: unknown, lo: number, hi: number): v is number {
@@ -274,6 +314,11 @@ export interface Service {
   ) => Promise<Response>;
   /** The counters. */
   stats(): ServiceStats;
+  /**
+   * Counts and logs (one escaped line) a response given outside the handler, e.g. by the HTTP
+   * layer (408, 431, 503 at the connection cap); status 0 logs a line without counting.
+   */
+  record(status: number, method: string, path: string, ms: number, note: string, who: string): void;
 }
 
 /** Builds the service around a loaded model (whose WASM session should already be warm). */
@@ -289,7 +334,7 @@ export async function createService(
   const maxNfe = options.maxNfe ?? 1000;
   const deadlineMs = options.deadlineMs ?? 120_000;
   const log = options.log ?? ((line: string) => console.error(line));
-  const queue = new BoundedQueue(options.concurrency ?? 2, options.queue ?? 6);
+  const queue = new BoundedQueue(options.concurrency ?? 2, options.queue ?? 6, options.unitsPerMs ?? 1);
   const fixed = modelPlanConfig(model);
   const shape = model.sampleShape;
   const imageOk = isImageShape(shape);
@@ -301,10 +346,33 @@ export async function createService(
   let aborted = 0;
   const plans = new Map<string, Plan>();
 
+  const planError = (e: unknown): never => {
+    if (e instanceof ConfigError) {
+      throw new HttpError(400, e.message, e.field, e.allowed);
+    }
+    if (e instanceof NumericalError) {
+      // makePlan's float64 overflow check: the request's settings, not the server
+      throw new HttpError(
+        400,
+        e.message,
+        "plan",
+        "settings whose grid and coefficients are finite in float64",
+      );
+    }
+    throw e;
+  };
+
   function planFor(body: Record<string, unknown>): { plan: Plan; key: string } {
     const cfg: Record<string, unknown> = { ...fixed };
     for (const k of PLAN_KEYS) if (body[k] !== undefined) cfg[k] = body[k];
-    const key = JSON.stringify(PLAN_KEYS.map((k) => body[k] ?? null));
+    // the cache is keyed on the validated, normalized config: a request is validated the same
+    // way whether its plan is cached or not (null, 1e999, a wrong type are never "absent")
+    let key: string;
+    try {
+      key = JSON.stringify(normalizeConfig(cfg as PlanConfig));
+    } catch (e) {
+      return planError(e);
+    }
     let plan = plans.get(key);
     if (plan) {
       plans.delete(key); // LRU: re-insert as newest
@@ -312,19 +380,7 @@ export async function createService(
       try {
         plan = makePlan(cfg as PlanConfig);
       } catch (e) {
-        if (e instanceof ConfigError) {
-          throw new HttpError(400, e.message, e.field, e.allowed);
-        }
-        if (e instanceof NumericalError) {
-          // makePlan's float64 overflow check: the request's settings, not the server
-          throw new HttpError(
-            400,
-            e.message,
-            "plan",
-            "settings whose grid and coefficients are finite in float64",
-          );
-        }
-        throw e;
+        return planError(e);
       }
       if (plans.size >= 64) plans.delete(plans.keys().next().value!);
     }
@@ -418,6 +474,11 @@ export async function createService(
       );
     }
     const { plan, key } = planFor(b);
+    try {
+      checkBatchSize(n, shape);
+    } catch (e) {
+      planError(e);
+    }
     if (plan.nfe > maxNfe) {
       const perStep = plan.nfe / plan.steps;
       throw new HttpError(
@@ -458,7 +519,10 @@ export async function createService(
     );
     const signal = AbortSignal.any([req.signal, deadline]);
     const queuedAt = performance.now();
-    const slot = queue.acquire(signal);
+    // work in units of one sample through one network evaluation, for the Retry-After estimate
+    const perEval = r.n + (options.overheadSamples ?? 0);
+    const units = perEval * r.plan.nfe;
+    const slot = queue.acquire(signal, units);
     if (!slot) {
       clearTimeout(timer);
       const s = queue.retryAfterSeconds();
@@ -470,7 +534,7 @@ export async function createService(
         { "retry-after": String(s) },
       );
     }
-    let release: (() => void) | undefined;
+    let release: Release | undefined;
     try {
       release = await slot;
       const waitMs = performance.now() - queuedAt;
@@ -481,6 +545,7 @@ export async function createService(
         seed: r.seed,
         backend,
         signal,
+        onProgress: (p) => release?.progress(perEval * p.nfe),
       });
       release();
       release = undefined;
@@ -517,7 +582,6 @@ export async function createService(
     } catch (e) {
       if (e instanceof AbortError || e instanceof QueueAbortError) {
         if (req.signal.aborted) {
-          aborted++;
           note.push("client went away: sampling stopped");
           return new Response(null, { status: 499 });
         }
@@ -566,7 +630,8 @@ export async function createService(
       requests,
       byStatus,
       aborted,
-      limits: { maxBodyBytes: maxBody, maxN, maxSteps, maxNfe, deadlineMs },
+      limits: { maxBodyBytes: maxBody, maxN, maxSteps, maxNfe, deadlineMs, ...options.http },
+      http: options.httpStats?.(),
       memory: Deno.memoryUsage(),
       uptimeS: Math.round((Date.now() - started) / 100) / 10,
     };
@@ -637,17 +702,24 @@ export async function createService(
         );
       }
     }
-    requests++;
-    byStatus[res.status] = (byStatus[res.status] ?? 0) + 1;
     const addr = info?.remoteAddr;
     const who = addr && "hostname" in addr ? addr.hostname : "-";
-    log(
-      `${new Date().toISOString()} ${who} ${req.method} ${path.slice(0, 80)} ${res.status} ${
-        (performance.now() - t0).toFixed(1)
-      }ms${note.length ? " " + note.join(" ") : ""}`,
-    );
+    record(res.status, req.method, path, performance.now() - t0, note.join(" "), who);
     return res;
   }
 
-  return { handler, stats };
+  function record(status: number, method: string, path: string, ms: number, note: string, who: string): void {
+    if (status > 0) {
+      requests++;
+      byStatus[status] = (byStatus[status] ?? 0) + 1;
+      if (status === 499) aborted++;
+    }
+    log(escapeLogLine(
+      `${new Date().toISOString()} ${who} ${method} ${path.slice(0, 80)} ${status || "---"} ${ms.toFixed(1)}ms${
+        note ? " " + note : ""
+      }`,
+    ));
+  }
+
+  return { handler, stats, record };
 }

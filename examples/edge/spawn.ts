@@ -23,6 +23,8 @@ export interface StartOptions {
   rawImports?: boolean;
   /** Give up when the server has not printed its address after this long (default 60 s). */
   startTimeoutMs?: number;
+  /** Start it under `ulimit -n <fdLimit>` (through `sh -c`), to test running out of file descriptors. */
+  fdLimit?: number;
   /** Copy the server's stderr lines here as they come (default: keep them only). */
   onStderrLine?: (line: string) => void;
 }
@@ -85,8 +87,12 @@ export async function startServer(
   options: StartOptions,
 ): Promise<ServerHandle> {
   const args = serverCommand(options);
-  const process = new Deno.Command(Deno.execPath(), {
-    args,
+  const limited = options.fdLimit !== undefined;
+  if (limited && !(Number.isInteger(options.fdLimit) && options.fdLimit! > 0)) {
+    throw new RangeError(`fdLimit must be a positive integer`);
+  }
+  const process = new Deno.Command(limited ? "sh" : Deno.execPath(), {
+    args: limited ? ["-c", `ulimit -n ${options.fdLimit} && exec "$0" "$@"`, Deno.execPath(), ...args] : args,
     cwd: REPO_ROOT,
     stdin: "null",
     stdout: "piped",
@@ -160,5 +166,11 @@ export async function startServer(
         stderr.slice(-20).join("\n"),
     );
   }
-  return { url, command: ["deno", ...args], process, stderr, stop };
+  return {
+    url,
+    command: [...(limited ? ["sh", "-c", `ulimit -n ${options.fdLimit} && exec deno …`] : []), "deno", ...args],
+    process,
+    stderr,
+    stop,
+  };
 }

@@ -34,5 +34,11 @@ export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 }
 
-/** A usage error of a CLI: printed as one line on stderr, exit code 2. */
-export class UsageError extends Error {}
+/** A usage error of a CLI: printed as one line on stderr, exit code 2 (src/cli/fail.ts). */
+export class UsageError extends Error {
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}

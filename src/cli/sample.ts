@@ -25,6 +25,9 @@ import { sample, type SampleResult } from "../sampling/mod.ts";
 import { encodePng, tileSamples } from "../image/grid.ts";
 import { methodChoices, RK_NAMES } from "../plan/registry.ts";
 import { GRID_NAMES } from "../plan/config.ts";
+import { reportFailure, runCli } from "./fail.ts";
+import { checkOutputPath, joinDashValues, parseInputJson, readInputText, writeOutput } from "./files.ts";
+import { checkBatchSize, checkFloatRange } from "../limits.ts";
 
 export { UsageError };
 
@@ -114,7 +117,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   }
   let v: Record<string, string | boolean | string[] | undefined>;
   try {
-    v = parseArgs({ args, options, strict: true, allowPositionals: false })
+    v = parseArgs({ args: joinDashValues(args, strings), options, strict: true, allowPositionals: false })
       .values as typeof v;
   } catch (e) {
     throw new UsageError(
@@ -189,19 +192,17 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   };
 }
 
-async function readInit(
+function readInit(
   path: string,
   n: number,
   sampleShape: readonly number[],
-): Promise<Float64Array> {
-  let json: { shape?: unknown; data?: unknown };
-  try {
-    json = JSON.parse(await Deno.readTextFile(path));
-  } catch (e) {
-    throw new UsageError(
-      `--init: cannot read ${JSON.stringify(path)} as JSON (${(e as Error).message.split("\n")[0]})`,
-    );
+  dtype: "float32" | "float64" = "float64",
+): Float64Array {
+  const parsed = parseInputJson("init", path, readInputText("init", path), "{shape, data}");
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new UsageError(`--init: ${JSON.stringify(path)} must hold a JSON object {shape, data}`);
   }
+  const json = parsed as { shape?: unknown; data?: unknown };
   const want = [n, ...sampleShape];
   if (
     !Array.isArray(json.shape) ||
@@ -220,7 +221,9 @@ async function readInit(
       `--init: data must be ${size} finite numbers, row-major`,
     );
   }
-  return Float64Array.from(json.data as number[]);
+  const data = Float64Array.from(json.data as number[]);
+  if (dtype === "float32") checkFloatRange("init", data, dtype);
+  return data;
 }
 
 function isImageShape(shape: readonly number[]): boolean {
@@ -253,14 +256,8 @@ export async function writePng(
 }
 
 /** Reads a stored plan (any `deis-plan` version; checked by the one plan validator). */
-async function readPlan(path: string): Promise<Plan> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    throw new UsageError(`--plan: cannot read ${JSON.stringify(path)} (${(e as Error).name})`);
-  }
-  return planFromJSON(text);
+function readPlan(path: string): Plan {
+  return planFromJSON(parseInputJson("plan", path, readInputText("plan", path), "a deis-plan JSON object"));
 }
 
 /** Runs one sampling command; progress and the summary go to `log`. */
@@ -268,17 +265,17 @@ export async function runSample(
   cmd: SampleCommand,
   log: (s: string) => void,
 ): Promise<SampleResult> {
+  // output paths are checked before any work (issue 13)
+  if (cmd.out) await checkOutputPath("out", cmd.out);
+  if (cmd.outJson) await checkOutputPath("out-json", cmd.outJson, true);
+  if (cmd.out && cmd.out === cmd.outJson) throw new UsageError(`--out-json: the same file as --out`);
   if (cmd.threads !== undefined) configureRuntime({ numThreads: cmd.threads });
   let model: Model;
   try {
     model = await loadModel(cmd.model);
   } catch (e) {
-    if (
-      e instanceof ConfigError ||
-      (e instanceof DeisError && /not found|No such file|read/i.test(e.message))
-    ) {
-      throw new UsageError(`--model: ${e.message}`);
-    }
+    // whatever is wrong with the model files, it is the --model input (exit 2)
+    if (e instanceof DeisError) throw new UsageError(`--model: ${e.message}`);
     throw e;
   }
   try {
@@ -289,7 +286,7 @@ export async function runSample(
     }
     let plan;
     try {
-      plan = cmd.plan !== undefined ? await readPlan(cmd.plan) : makePlan(modelPlanConfig(model, cmd.config));
+      plan = cmd.plan !== undefined ? readPlan(cmd.plan) : makePlan(modelPlanConfig(model, cmd.config));
     } catch (e) {
       if (e instanceof ConfigError && cmd.plan !== undefined) {
         throw new UsageError(`--plan: ${cmd.plan}: ${e.message}`);
@@ -302,7 +299,8 @@ export async function runSample(
       }
       throw e;
     }
-    const init = cmd.init ? await readInit(cmd.init, cmd.n, model.sampleShape) : undefined;
+    checkBatchSize(cmd.n, model.sampleShape);
+    const init = cmd.init ? readInit(cmd.init, cmd.n, model.sampleShape, model.dtype) : undefined;
     const started = performance.now();
     const result = await sample({
       model,
@@ -333,10 +331,11 @@ export async function runSample(
       });
       if (cmd.outJson === "-") {
         Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
-      } else await Deno.writeTextFile(cmd.outJson, text + "\n");
+      } else await writeOutput("out-json", cmd.outJson, () => Deno.writeTextFile(cmd.outJson!, text + "\n"));
     }
     if (cmd.out) {
-      const [w, h] = await writePng(cmd.out, result, model, cmd.cols);
+      let w = 0, h = 0;
+      await writeOutput("out", cmd.out, async () => void ([w, h] = await writePng(cmd.out!, result, model, cmd.cols)));
       log(`wrote ${cmd.out} (${w}×${h})\n`);
     }
     return result;
@@ -357,16 +356,9 @@ export async function main(args: string[]): Promise<number> {
     await runSample(cmd, log);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ConfigError) {
-      log(`error: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof DeisError) {
-      log(`error: ${e.message}\n`);
-      return 1;
-    }
-    throw e;
+    // one line naming the flag or file, a documented exit code (src/cli/fail.ts)
+    return reportFailure(e, log);
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(() => main(Deno.args)));

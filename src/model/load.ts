@@ -8,9 +8,25 @@
 import { ConfigError, ModelError } from "../errors.ts";
 import { validateManifest } from "./manifest.ts";
 import { Model, type ModelSessionOptions } from "./model.ts";
+import {
+  confinedPath,
+  confinedUrl,
+  MAX_MANIFEST_BYTES,
+  MAX_ONNX_BYTES,
+  readFileCapped,
+  responseCapped,
+} from "./fetch_bytes.ts";
+import { checkManifestAgainstGraph } from "./graph_info.ts";
 
-/** Options of {@link loadModel}. */
+/**
+ * Options of {@link loadModel}. The ONNX file a manifest names is confined to the manifest's
+ * directory (or URL directory), must be a regular file, and is read only up to `maxOnnxBytes`.
+ */
 export interface LoadModelOptions extends ModelSessionOptions {
+  /** Largest manifest read, in bytes (default 4 MiB). */
+  maxManifestBytes?: number;
+  /** Largest ONNX file read, in bytes (default 1 GiB). */
+  maxOnnxBytes?: number;
   /**
    * The manifest (parsed object or JSON text). Required when loading from bytes; with a path or URL
    * it replaces the `model.json` that would be read.
@@ -37,13 +53,34 @@ function parseManifest(text: unknown, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
+    // the parser's message quotes the text: keep only where it failed, never the file's bytes
+    const at = String((e as Error).message).match(/(?:at )?position \d+|line \d+ column \d+/);
     throw new ModelError(
       where,
-      `manifest is not valid JSON: ${(e as Error).message}`,
+      `manifest is not valid JSON${at ? ` (${at[0]})` : ""}`,
       "manifest",
       { cause: e },
     );
   }
+}
+
+function decodeManifest(bytes: Uint8Array, where: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch (e) {
+    throw new ModelError(where, "manifest is not UTF-8 text", "manifest", { cause: e });
+  }
+}
+
+/** The model, once its manifest has been checked against the graph in `bytes`. */
+function checkedModel(
+  manifest: ReturnType<typeof validateManifest>,
+  bytes: Uint8Array,
+  source: string,
+  options: LoadModelOptions,
+): Model {
+  checkManifestAgainstGraph(manifest, bytes);
+  return new Model(manifest, bytes, source, options);
 }
 
 function dirname(path: string): string {
@@ -95,36 +132,19 @@ async function fromPath(
   }
   let raw: unknown = options.manifest;
   if (raw === undefined) {
-    try {
-      raw = await fs.readTextFile(manifestPath);
-    } catch (e) {
-      throw new ModelError(
-        path,
-        `cannot read the manifest ${manifestPath}: ${(e as Error).message}`,
-        "manifest",
-        {
-          cause: e,
-        },
-      );
-    }
+    raw = decodeManifest(
+      await readFileCapped(path, manifestPath, options.maxManifestBytes ?? MAX_MANIFEST_BYTES, "manifest"),
+      manifestPath,
+    );
   }
   const manifest = validateManifest(
     parseManifest(raw, manifestPath),
     manifestPath,
   );
-  onnxPath ??= joinPath(baseDir, manifest.onnx);
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(onnxPath);
-  } catch (e) {
-    throw new ModelError(
-      manifest.name,
-      `cannot read ${onnxPath}: ${(e as Error).message}`,
-      "onnx",
-      { cause: e },
-    );
-  }
-  return new Model(manifest, bytes, path, options);
+  // the file the manifest names stays inside the manifest's directory
+  onnxPath ??= await confinedPath(manifest.name, baseDir, manifest.onnx);
+  const bytes = await readFileCapped(manifest.name, onnxPath, options.maxOnnxBytes ?? MAX_ONNX_BYTES, "onnx");
+  return checkedModel(manifest, bytes, path, options);
 }
 
 async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
@@ -164,17 +184,29 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
   } else manifestUrl = url;
   let raw: unknown = options.manifest;
   if (raw === undefined) {
-    raw = await (await get(manifestUrl, "manifest", url.href)).text();
+    raw = decodeManifest(
+      await responseCapped(
+        url.href,
+        await get(manifestUrl, "manifest", url.href),
+        options.maxManifestBytes ?? MAX_MANIFEST_BYTES,
+        "manifest",
+      ),
+      manifestUrl.href,
+    );
   }
   const manifest = validateManifest(
     parseManifest(raw, manifestUrl.href),
     manifestUrl.href,
   );
-  onnxUrl ??= new URL(manifest.onnx, manifestUrl);
-  const bytes = new Uint8Array(
-    await (await get(onnxUrl, "onnx", manifest.name)).arrayBuffer(),
+  // same origin, below the manifest's directory: never file: (or another host) from a remote manifest
+  onnxUrl ??= confinedUrl(manifest.name, manifest.onnx, manifestUrl);
+  const bytes = await responseCapped(
+    manifest.name,
+    await get(onnxUrl, "onnx", manifest.name),
+    options.maxOnnxBytes ?? MAX_ONNX_BYTES,
+    "onnx",
   );
-  return new Model(manifest, bytes, url.href, options);
+  return checkedModel(manifest, bytes, url.href, options);
 }
 
 /**
@@ -217,7 +249,7 @@ export function loadModel(
         "manifest",
       );
       const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-      return Promise.resolve(new Model(manifest, bytes, "bytes", options));
+      return Promise.resolve(checkedModel(manifest, bytes, "bytes", options));
     } catch (e) {
       return Promise.reject(e);
     }

@@ -96,6 +96,15 @@ const KNOWN_KEYS = new Set([
   "dataRange",
 ]);
 
+/** The values an extra input's dtype can hold exactly (used for `null` and conditioning values). */
+export const DTYPE_RANGE: Record<ExtraInputDtype, { ok: (v: number) => boolean; allowed: string }> = {
+  float32: { ok: (v) => Math.abs(v) <= 3.4028234663852886e38, allowed: "a finite float32 (|v| ≤ 3.4e38)" },
+  float64: { ok: (v) => Number.isFinite(v), allowed: "a finite number" },
+  int32: { ok: (v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31, allowed: "an int32 integer" },
+  int64: { ok: (v) => Number.isSafeInteger(v), allowed: "a safe integer (|v| < 2^53) for int64" },
+  bool: { ok: (v) => v === 0 || v === 1, allowed: "0 or 1 (bool)" },
+};
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -293,6 +302,8 @@ export function validateManifest(
       const ex: ExtraInput = { name: nm, dtype: dt as ExtraInputDtype, shape };
       if (o.null !== undefined && o.null !== null) {
         ex.null = finite(`${f}.null`, o.null);
+        const range = DTYPE_RANGE[ex.dtype];
+        if (range && !range.ok(ex.null)) bad(`${f}.null`, range.allowed, ex.null);
       }
       extraInputs.push(ex);
     });

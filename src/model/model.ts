@@ -17,7 +17,8 @@ import {
 import { intraOpThreads, markRuntimeStarted } from "../runtime/settings.ts";
 import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
 import { dataMap, type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
-import type { ExtraInput, ModelManifest } from "./manifest.ts";
+import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
+import { MAX_GUIDANCE_SCALE } from "../limits.ts";
 
 /** Execution providers a model session can be created for. */
 export type SessionKind = "webgpu" | "wasm" | "native";
@@ -325,10 +326,11 @@ export class Model {
       }
     }
     if (guidance) {
-      if (!Number.isFinite(guidance.scale)) {
+      if (!(Math.abs(guidance.scale) <= MAX_GUIDANCE_SCALE)) {
+        // beyond, w·(ε_c − ε_u) overflows float32 and the error would seem to be the model's
         throw new ConfigError(
           "guidance.scale",
-          "a finite number",
+          `a finite number in [-${MAX_GUIDANCE_SCALE}, ${MAX_GUIDANCE_SCALE}]`,
           guidance.scale,
         );
       }
@@ -397,6 +399,7 @@ export class Model {
       return new Array(n * per).fill(ex.null);
     }
     if (typeof v === "number" || typeof v === "bigint") {
+      this.#checkValues(ex, [v], field);
       return new Array(n * per).fill(v);
     }
     if (
@@ -406,6 +409,7 @@ export class Model {
       throw new ConfigError(field, "a number or an array", v);
     }
     const arr = Array.from(v as ArrayLike<number | bigint>);
+    this.#checkValues(ex, arr, field);
     if (arr.length === n * per) return arr;
     if (arr.length === per) {
       const out: (number | bigint)[] = [];
@@ -417,6 +421,24 @@ export class Model {
       `${per} value(s) per sample or ${n * per} for the batch`,
       v,
     );
+  }
+
+  /** Every value must be representable in the input's dtype (no silent wrap or BigInt RangeError). */
+  #checkValues(ex: ExtraInput, values: (number | bigint)[], field: string): void {
+    const range = DTYPE_RANGE[ex.dtype];
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i];
+      const ok = typeof v === "bigint"
+        ? (ex.dtype === "int64" ? v >= -(2n ** 63n) && v < 2n ** 63n : range.ok(Number(v)))
+        : typeof v === "number" && range.ok(v);
+      if (!ok) {
+        throw new ConfigError(
+          values.length > 1 ? `${field}[${i}]` : field,
+          `${range.allowed} for the ${ex.dtype} input '${ex.name}'`,
+          typeof v === "bigint" ? String(v) : v,
+        );
+      }
+    }
   }
 
   /** Releases every onnxruntime session. The model cannot be used afterwards. */

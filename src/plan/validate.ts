@@ -19,6 +19,14 @@ export const MAX_X_REGISTERS = 4;
 export const MAX_V_REGISTERS = 16;
 /** Most operations per step (ρRK with 4 stages needs 8). */
 export const MAX_OPS_PER_STEP = 16;
+/**
+ * Largest magnitude of a program coefficient. Real plans stay far below (VE with σ_max = 1e6 gives
+ * ~1e6); beyond this a float32 update could overflow to Infinity without any network at fault.
+ */
+export const MAX_COEFFICIENT = 1e30;
+
+const coefficient = (c: number) => Math.abs(c) <= MAX_COEFFICIENT;
+const COEFFICIENT = `a finite number of magnitude at most ${MAX_COEFFICIENT}`;
 
 function fail(field: string, allowed: string, value: unknown): never {
   throw new ConfigError(`plan${field ? "." + field : ""}`, allowed, value);
@@ -84,7 +92,7 @@ function checkOps(
     if (op.op === "init") {
       if (n !== 0 || field !== "program.ops") fail(`${f}.op`, "init only as the program's first operation", op.op);
       written.x[register(`${f}.dst`, op.dst, "x", regs.x)] = true;
-      finite(`${f}.scale`, op.scale, (s) => s > 0, "a finite number > 0");
+      finite(`${f}.scale`, op.scale, (s) => s > 0 && s <= MAX_COEFFICIENT, `a number in (0, ${MAX_COEFFICIENT}]`);
     } else if (op.op === "eval") {
       read(`${f}.src`, "x", op.src);
       finite(`${f}.t`, op.t);
@@ -96,11 +104,11 @@ function checkOps(
       evals.push(op.t as number);
     } else if (op.op === "combine") {
       const dst = register(`${f}.dst`, op.dst, "x", regs.x);
-      if (finite(`${f}.a`, op.a) !== 0) read(`${f}.dst`, "x", op.dst);
+      if (finite(`${f}.a`, op.a, coefficient, COEFFICIENT) !== 0) read(`${f}.dst`, "x", op.dst);
       if (op.src !== undefined) {
         if (!Array.isArray(op.src) || op.src.length !== 2) fail(`${f}.src`, "[register, coefficient]", op.src);
         read(`${f}.src[0]`, "x", op.src[0]);
-        finite(`${f}.src[1]`, op.src[1]);
+        finite(`${f}.src[1]`, op.src[1], coefficient, COEFFICIENT);
       }
       if (!Array.isArray(op.terms) || op.terms.length > MAX_V_REGISTERS) {
         fail(`${f}.terms`, `an array of at most ${MAX_V_REGISTERS} [register, coefficient] pairs`, op.terms);
@@ -108,12 +116,17 @@ function checkOps(
       (op.terms as unknown[]).forEach((t, j) => {
         if (!Array.isArray(t) || t.length !== 2) fail(`${f}.terms[${j}]`, "[register, coefficient]", t);
         read(`${f}.terms[${j}][0]`, "v", t[0]);
-        finite(`${f}.terms[${j}][1]`, t[1]);
+        finite(`${f}.terms[${j}][1]`, t[1], coefficient, COEFFICIENT);
       });
       if (op.noise !== undefined) {
         const z = op.noise as Record<string, unknown>;
         if (z === null || typeof z !== "object") fail(`${f}.noise`, "{scale, stream, step}", z);
-        finite(`${f}.noise.scale`, z.scale, (s) => s >= 0, "a finite number ≥ 0");
+        finite(
+          `${f}.noise.scale`,
+          z.scale,
+          (s) => s >= 0 && s <= MAX_COEFFICIENT,
+          `a number in [0, ${MAX_COEFFICIENT}]`,
+        );
         integer(`${f}.noise.stream`, z.stream, 0, 1);
         integer(`${f}.noise.step`, z.step, 0, MAX_STEPS);
       }
@@ -194,7 +207,9 @@ export function checkPlan(input: unknown): Plan {
   }
   finiteArray("alphaBar", p.alphaBar, steps + 1, (a) => a > 0 && a <= 1, "a number in (0, 1]");
   finiteArray("rho", p.rho, steps + 1, (r) => r > 0, "a finite number > 0");
-  if (p.noise !== undefined) finiteArray("noise", p.noise, steps, (s) => s >= 0, "a finite number ≥ 0");
+  if (p.noise !== undefined) {
+    finiteArray("noise", p.noise, steps, (s) => s >= 0 && s <= MAX_COEFFICIENT, `a number in [0, ${MAX_COEFFICIENT}]`);
+  }
   if (lambda > 0 && p.noise === undefined) fail("noise", "present when lambda > 0", p.noise);
 
   let width = 0;
@@ -204,7 +219,7 @@ export function checkPlan(input: unknown): Plan {
     if (width < 2 || width > MAX_V_REGISTERS + 1) {
       fail("rows[0]", `[x_coef, c_0, …] with 1 to ${MAX_V_REGISTERS} coefficients`, p.rows[0]);
     }
-    (p.rows as unknown[]).forEach((row, k) => finiteArray(`rows[${k}]`, row, width));
+    (p.rows as unknown[]).forEach((row, k) => finiteArray(`rows[${k}]`, row, width, coefficient, COEFFICIENT));
   }
   if (p.method === "rhork") {
     if (!RK_NAMES.includes(p.rk as never)) fail("rk", `one of ${RK_NAMES.join(", ")}`, p.rk);

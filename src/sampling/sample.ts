@@ -6,7 +6,8 @@
  * @module
  */
 
-import { AbortError, ConfigError } from "../errors.ts";
+import { AbortError, ConfigError, NumericalError } from "../errors.ts";
+import { checkBatchSize, checkFloatRange } from "../limits.ts";
 import type { Plan } from "../plan/types.ts";
 import { completeSde } from "../model/manifest.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
@@ -125,6 +126,10 @@ async function drive(
   if (!Number.isSafeInteger(n) || n < 1) {
     throw new ConfigError("n", "a positive integer", n);
   }
+  checkBatchSize(n, sampleShape);
+  if (opts.init !== undefined) {
+    checkFloatRange("init", opts.init, source.kind === "model" ? source.model.dtype : "float64");
+  }
   const seed = opts.seed ?? randomSeed();
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new ConfigError("seed", "a safe non-negative integer", seed);
@@ -138,6 +143,15 @@ async function drive(
     await interpret(ctx, plan.program.ops);
     if (opts.denoiseFinal) await interpret(ctx, plan.program.final);
     const data = await run.read(0);
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        // Each evaluation's output is checked; only the plan's own arithmetic can overflow here.
+        throw new NumericalError(
+          `sample ${Math.floor(i / (data.length / n))} holds ${data[i]} at element ${i}: the plan's coefficients ` +
+            `overflow ${run.dtype} (validated plans stay below 1e30 in magnitude)`,
+        );
+      }
+    }
     return {
       data,
       shape: [n, ...sampleShape],
