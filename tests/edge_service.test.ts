@@ -467,3 +467,24 @@ function existsSync(url: URL): boolean {
     return false;
   }
 }
+
+Deno.test("edge service: self-hosted --backend native (onnxruntime-node, --allow-ffi, no WASM read grant)", async () => {
+  const server = await startServer({ model: MODEL, native: true });
+  try {
+    const flags = server.command.filter((a) => a.startsWith("--allow") || a === "-A");
+    assert.deepEqual(flags, ["--allow-net=127.0.0.1", `--allow-read=${MODEL}`, "--allow-ffi"]);
+    assert.equal((await health(server.url)).backend, "native");
+    const res = await fetch(`${server.url}/v1/samples`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ method: "unipc", order: 3, steps: 8, n: 3, seed: 5, format: "json" }),
+    });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-backend"), "native");
+    const j = await res.json();
+    assert.deepEqual(j.shape, [3, 1, 8, 8]);
+    assert.ok(j.data.every(Number.isFinite));
+  } finally {
+    await server.stop();
+  }
+});

@@ -8,7 +8,9 @@
  *       --allow-read=models/gmm-image,$(deno run -q examples/edge/ort_wasm_path.ts) \
  *       examples/edge/server.ts --model models/gmm-image --port 8787
  *
- * Flags: `--model <dir>` (default models/mnist), `--hostname` (127.0.0.1), `--port` (8787; 0 picks
+ * Flags: `--model <dir>` (default models/mnist), `--backend wasm|native` (default wasm: edge isolates
+ * load no native addons; `native` runs onnxruntime-node for self-hosted servers and needs
+ * `--allow-ffi`), `--hostname` (127.0.0.1), `--port` (8787; 0 picks
  * a free one), `--concurrency` (2), `--queue` (6), `--max-body` (16384), `--max-n` (64),
  * `--max-steps` (1000), `--deadline-ms` (120000), `--max-connections` (256),
  * `--header-timeout-ms` (10000), `--body-timeout-ms` (10000). The model directory may also come from the
@@ -33,6 +35,7 @@ import { serveHttp1 } from "./http1.ts";
 
 interface Flags {
   model: string;
+  backend: "wasm" | "native";
   hostname: string;
   port: number;
   concurrency: number;
@@ -60,6 +63,7 @@ function envModel(): string | undefined {
 function parseFlags(args: string[]): Flags {
   const f: Flags = {
     model: envModel() ?? "models/mnist",
+    backend: "wasm",
     hostname: "127.0.0.1",
     port: 8787,
     concurrency: 2,
@@ -91,7 +95,7 @@ function parseFlags(args: string[]): Flags {
     ];
     if (flag === "--help" || flag === "-h") {
       console.log(
-        "flags: --model DIR --hostname H --port P --concurrency C --queue Q --max-body B " +
+        "flags: --model DIR --backend wasm|native --hostname H --port P --concurrency C --queue Q --max-body B " +
           "--max-n N --max-steps S --deadline-ms MS --max-connections C --header-timeout-ms MS --body-timeout-ms MS",
       );
       Deno.exit(0);
@@ -101,7 +105,12 @@ function parseFlags(args: string[]): Flags {
       if (value === undefined) fail(`${flag} needs a value`);
     }
     if (flag === "--model") f.model = value;
-    else if (flag === "--hostname") f.hostname = value;
+    else if (flag === "--backend") {
+      if (value !== "wasm" && value !== "native") {
+        fail(`--backend must be wasm or native (got ${JSON.stringify(value)})`);
+      }
+      f.backend = value;
+    } else if (flag === "--hostname") f.hostname = value;
     else if (flag in ints) {
       const [key, lo, hi] = ints[flag];
       const v = Number(value);
@@ -139,7 +148,10 @@ async function provideOrtWasm(): Promise<string> {
   }
 }
 
-async function warmUp(model: Model): Promise<{ ms: number; unitsPerMs: number; overheadSamples: number }> {
+async function warmUp(
+  model: Model,
+  backend: "wasm" | "native",
+): Promise<{ ms: number; unitsPerMs: number; overheadSamples: number }> {
   const run = async (n: number, steps: number) => {
     const t0 = performance.now();
     await sample({
@@ -147,7 +159,7 @@ async function warmUp(model: Model): Promise<{ ms: number; unitsPerMs: number; o
       plan: makePlan(modelPlanConfig(model, { method: "ddim", steps })),
       n,
       seed: 0,
-      backend: "wasm",
+      backend,
     });
     return performance.now() - t0;
   };
@@ -189,7 +201,11 @@ async function main(): Promise<void> {
   if (net.state !== "granted") {
     fail(`no net access to ${flags.hostname}: add --allow-net`);
   }
-  const ortWasm = await provideOrtWasm();
+  if (flags.backend === "native" && Deno.permissions.querySync({ name: "ffi" }).state !== "granted") {
+    fail("--backend native loads onnxruntime-node, a native addon: add --allow-ffi");
+  }
+  const ortWasm = flags.backend === "wasm" ? await provideOrtWasm() : "not used (native backend)";
+  if (flags.backend === "native") configureRuntime({ numThreads: 1 });
 
   const t0 = performance.now();
   let model: Model;
@@ -200,14 +216,14 @@ async function main(): Promise<void> {
   }
   let warmMs: number, unitsPerMs: number, overheadSamples: number;
   try {
-    ({ ms: warmMs, unitsPerMs, overheadSamples } = await warmUp(model));
+    ({ ms: warmMs, unitsPerMs, overheadSamples } = await warmUp(model, flags.backend));
   } catch (e) {
-    fail(`the model does not sample on wasm: ${(e as Error).message}`, 1);
+    fail(`the model does not sample on ${flags.backend}: ${(e as Error).message}`, 1);
   }
   console.error(
     `edge server: model ${model.name} [${model.sampleShape}] from ${flags.model} loaded in ${
       (performance.now() - t0).toFixed(0)
-    } ms (session warm-up ${warmMs.toFixed(0)} ms); onnxruntime wasm ${ortWasm}, ` +
+    } ms (session warm-up ${warmMs.toFixed(0)} ms); backend ${flags.backend}, onnxruntime wasm ${ortWasm}, ` +
       `1 thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,
   );
 
@@ -225,6 +241,7 @@ async function main(): Promise<void> {
     maxSteps: flags.maxSteps,
     deadlineMs: flags.deadlineMs,
     ortWasm,
+    backend: flags.backend,
     unitsPerMs,
     overheadSamples,
     http,

@@ -36,6 +36,11 @@ import { checkBatchSize } from "../../src/limits.ts";
 
 /** Limits and policy of the service. */
 export interface ServiceOptions {
+  /**
+   * The backend (default `wasm`, what edge isolates can run; `native` — onnxruntime-node — for
+   * self-hosted servers, which then need `--allow-ffi`).
+   */
+  backend?: "wasm" | "native";
   /** Sampling runs at once (default 2; onnxruntime runs one network call at a time anyway). */
   concurrency?: number;
   /** Requests that may wait for a slot (default 6); beyond, 429. */
@@ -255,13 +260,13 @@ export class Yielder {
 }
 
 /**
- * The WASM backend, yielding to the event loop before every network evaluation. Without it a
- * sampling run never leaves the microtask queue (onnxruntime-web's WASM `session.run` resolves
- * without a macrotask), so during a run the server could neither accept connections nor see a
- * client go away, and `AbortSignal.timeout` could not fire.
+ * The WASM (or, self-hosted, the native) backend, yielding to the event loop before every network
+ * evaluation. Without it a sampling run never leaves the microtask queue (onnxruntime-web's WASM
+ * `session.run` resolves without a macrotask), so during a run the server could neither accept
+ * connections nor see a client go away, and `AbortSignal.timeout` could not fire.
  */
-export async function yieldingWasmBackend(yielder: Yielder): Promise<Backend> {
-  const base = await createBackend("wasm");
+export async function yieldingBackend(yielder: Yielder, name: "wasm" | "native" = "wasm"): Promise<Backend> {
+  const base = await createBackend(name);
   return {
     name: base.name,
     description: `${base.description}; yields to the event loop between evaluations`,
@@ -327,7 +332,7 @@ export async function createService(
   options: ServiceOptions = {},
 ): Promise<Service> {
   const yielder = new Yielder();
-  const backend = await yieldingWasmBackend(yielder);
+  const backend = await yieldingBackend(yielder, options.backend ?? "wasm");
   const maxBody = options.maxBodyBytes ?? 16_384;
   const maxN = options.maxN ?? 64;
   const maxSteps = options.maxSteps ?? 1000;
@@ -624,7 +629,7 @@ export async function createService(
         dtype: model.dtype,
         dataRange: range,
       },
-      backend: "wasm",
+      backend: backend.name,
       ortWasm: options.ortWasm,
       queue: queue.stats(),
       requests,

@@ -21,6 +21,8 @@ export interface StartOptions {
   serverArgs?: string[];
   /** Import the WASM binary as bytes instead of granting read access to it. */
   rawImports?: boolean;
+  /** Run the self-hosted native backend (`--backend native`, which needs `--allow-ffi` and no WASM read). */
+  native?: boolean;
   /** Give up when the server has not printed its address after this long (default 60 s). */
   startTimeoutMs?: number;
   /** Start it under `ulimit -n <fdLimit>` (through `sh -c`), to test running out of file descriptors. */
@@ -48,7 +50,7 @@ export const REPO_ROOT = new URL("../../", import.meta.url);
 
 /** The `deno run` arguments that start the server with the restricted permissions. */
 export function serverCommand(options: StartOptions): string[] {
-  const read = options.rawImports ? options.model : `${options.model},${ortWasmPath()}`;
+  const read = options.rawImports || options.native ? options.model : `${options.model},${ortWasmPath()}`;
   return [
     "run",
     "--no-prompt",
@@ -56,6 +58,7 @@ export function serverCommand(options: StartOptions): string[] {
     ...(options.rawImports ? ["--unstable-raw-imports"] : []),
     "--allow-net=127.0.0.1",
     `--allow-read=${read}`,
+    ...(options.native ? ["--allow-ffi"] : []),
     "examples/edge/server.ts",
     "--model",
     options.model,
@@ -63,6 +66,7 @@ export function serverCommand(options: StartOptions): string[] {
     "127.0.0.1",
     "--port",
     "0",
+    ...(options.native ? ["--backend", "native"] : []),
     ...(options.serverArgs ?? []),
   ];
 }
