@@ -6,7 +6,8 @@
  */
 
 import { ConfigError, ModelError } from "../errors.ts";
-import { validateManifest } from "./manifest.ts";
+import { isConfinedPath, validateManifest } from "./manifest.ts";
+import { type DiffusersSettings, fromDiffusersScheduler } from "../plan/diffusers.ts";
 import { Model, type ModelSessionOptions } from "./model.ts";
 
 /** Options of {@link loadModel}. */
@@ -43,6 +44,40 @@ function parseManifest(text: unknown, where: string): unknown {
       "manifest",
       { cause: e },
     );
+  }
+}
+
+/**
+ * Reads and maps the diffusers scheduler config a manifest names (`"scheduler": "scheduler_config.json"`).
+ * Returns undefined when there is none to read (no key, or a path that validateManifest refuses).
+ */
+async function readScheduler(
+  manifest: unknown,
+  where: string,
+  read: (file: string) => Promise<string>,
+): Promise<DiffusersSettings | undefined> {
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) return undefined;
+  const file = (manifest as Record<string, unknown>).scheduler;
+  if (typeof file !== "string" || !isConfinedPath(file)) return undefined;
+  let text: string;
+  try {
+    text = await read(file);
+  } catch (e) {
+    throw new ModelError(where, `cannot read the scheduler config ${file}: ${(e as Error).message}`, "scheduler", {
+      cause: e,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ModelError(where, `the scheduler config ${file} is not valid JSON`, "scheduler", { cause: e });
+  }
+  try {
+    return fromDiffusersScheduler(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ModelError(where, `${file}: ${e.message}`, e.field, { cause: e });
+    throw e;
   }
 }
 
@@ -108,10 +143,9 @@ async function fromPath(
       );
     }
   }
-  const manifest = validateManifest(
-    parseManifest(raw, manifestPath),
-    manifestPath,
-  );
+  const parsed = parseManifest(raw, manifestPath);
+  const scheduler = await readScheduler(parsed, manifestPath, (file) => fs.readTextFile(joinPath(baseDir, file)));
+  const manifest = validateManifest(parsed, manifestPath, scheduler);
   onnxPath ??= joinPath(baseDir, manifest.onnx);
   let bytes: Uint8Array;
   try {
@@ -166,10 +200,13 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
   if (raw === undefined) {
     raw = await (await get(manifestUrl, "manifest", url.href)).text();
   }
-  const manifest = validateManifest(
-    parseManifest(raw, manifestUrl.href),
+  const parsed = parseManifest(raw, manifestUrl.href);
+  const scheduler = await readScheduler(
+    parsed,
     manifestUrl.href,
+    async (file) => await (await get(new URL(file, manifestUrl), "scheduler", url.href)).text(),
   );
+  const manifest = validateManifest(parsed, manifestUrl.href, scheduler);
   onnxUrl ??= new URL(manifest.onnx, manifestUrl);
   const bytes = new Uint8Array(
     await (await get(onnxUrl, "onnx", manifest.name)).arrayBuffer(),
