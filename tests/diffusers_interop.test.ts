@@ -406,6 +406,9 @@ Deno.test("zero terminal SNR: rescaled like DDIM, last ᾱ = 2⁻²⁴ as EulerD
   // ᾱ[0] is unchanged by the rescale (up to float32 rounding)
   const plain = fromDiffusersScheduler({ ...cfg, rescale_betas_zero_snr: false }).plan.alphasCumprod as number[];
   assert.ok(Math.abs(ac[0] - plain[0]) < 1e-7);
+  // linear 1e-4…0.02 at N = 1000 rescales ᾱ[998] to 4.2e-9 < 2⁻²⁴: the table would rise at the end
+  refuses({ rescale_betas_zero_snr: true }, "scheduler.rescale_betas_zero_snr", /set it to false/);
+  assert.ok(fromDiffusersScheduler({ beta_schedule: "squaredcos_cap_v2", rescale_betas_zero_snr: true }));
   const plan = makePlan({ ...s.plan, method: "ddim", steps: 10 });
   assert.equal(plan.timesteps[0], 1);
   assert.ok(Math.abs(plan.alphaBar[0] / 2 ** -24 - 1) < 1e-14);
@@ -679,4 +682,62 @@ Deno.test("a manifest may name a scheduler config instead of an sde", async () =
   });
   // manifests with an sde load as before
   assert.equal(validateManifest({ sde: { name: "vp-linear" }, sampleShape: [2] }).scheduler, undefined);
+});
+
+async function sampleCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "-q", "sample", ...args],
+    cwd: new URL("../", import.meta.url),
+    stdout: "piped",
+    stderr: "piped",
+    env: { XDG_RUNTIME_DIR: "/tmp" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+Deno.test("sample --diffusers-config: must be the model's schedule and prediction; a scheduler manifest samples", async () => {
+  const g = gaussianModel({ prediction: "v" });
+  const sched = { ...SD, prediction_type: "v_prediction", timestep_spacing: "trailing" };
+  const manifest = { ...g.manifest, sde: undefined, time: undefined, prediction: undefined, scheduler: "s.json" };
+  await withFiles({
+    "model.onnx": g.bytes,
+    "model.json": manifest,
+    "s.json": sched,
+    "eps.json": { ...sched, prediction_type: "epsilon" },
+    "lin.json": { ...sched, beta_schedule: "linear" },
+  }, async (dir) => {
+    const common = ["--n", "2", "--seed", "1", "--out-json", "-", "--method", "ddim", "--steps", "4"];
+    const plain = await sampleCli(["--model", dir, ...common]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.match(plain.stderr, /4 NFE/);
+    const flagged = await sampleCli(["--model", dir, "--diffusers-config", `${dir}/s.json`, ...common]);
+    assert.equal(flagged.code, 0, flagged.stderr);
+    assert.equal(flagged.stdout, plain.stdout, "the manifest's scheduler and the flag give the same plan");
+    const cases: [string[], RegExp][] = [
+      [["--model", dir, "--diffusers-config", `${dir}/eps.json`], /^error: --diffusers-config: prediction_type/],
+      [["--model", dir, "--diffusers-config", `${dir}/lin.json`], /^error: --diffusers-config: its alphas_cumprod/],
+      [["--model", "models/gmm-2d", "--diffusers-config", `${dir}/eps.json`], /sde vp-linear\); give the scheduler/],
+      [["--model", dir, "--diffusers-config", `${dir}/nope.json`], /^error: --diffusers-config: cannot read/],
+      [["--model", dir, "--timestep-spacing", "middle"], /^error: --timestep-spacing: must be one of/],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await sampleCli([...args, ...common]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, pattern);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+    const withPlan = await sampleCli([
+      "--model",
+      dir,
+      "--plan",
+      "x.json",
+      "--diffusers-config",
+      `${dir}/s.json`,
+      "--out-json",
+      "-",
+    ]);
+    assert.equal(withPlan.code, 2);
+    assert.match(withPlan.stderr, /^error: --diffusers-config: not allowed with --plan/);
+  });
 });

@@ -373,6 +373,15 @@ export function fromDiffusersScheduler(config: unknown): DiffusersSettings {
   for (let i = 0; i < N; i++) {
     const v = alphasCumprod[i];
     if (!(v > 0 && v < 1) || (i > 0 && !(v < alphasCumprod[i - 1]))) {
+      if (zeroTerminalSnr && i === N - 1) {
+        bad(
+          "rescale_betas_zero_snr",
+          "false, or a schedule whose rescaled alphas_cumprod[N − 2] exceeds 2⁻²⁴",
+          `rescales alphas_cumprod[${N - 2}] to ${alphasCumprod[N - 2]}, below the 2⁻²⁴ that replaces the ` +
+            `terminal 0 (as in EulerDiscreteScheduler), so the table would not decrease; set it to false or use ` +
+            "a schedule with a larger terminal ᾱ (scaled_linear and squaredcos_cap_v2 at N = 1000 are fine)",
+        );
+      }
       const field = zeroTerminalSnr && i >= N - 2 ? "rescale_betas_zero_snr" : source;
       bad(
         field,
