@@ -17,6 +17,7 @@ import {
   diffusersAlphasCumprod,
   diffusersTimesteps,
   fromDiffusersScheduler,
+  parseSchedulerJson,
   type TimestepSpacing,
 } from "../src/plan/diffusers.ts";
 import { normalizeConfig } from "../src/plan/config.ts";
@@ -739,5 +740,23 @@ Deno.test("sample --diffusers-config: must be the model's schedule and predictio
     ]);
     assert.equal(withPlan.code, 2);
     assert.match(withPlan.stderr, /^error: --diffusers-config: not allowed with --plan/);
+  });
+});
+
+Deno.test("Python's non-finite floats in a saved config (lambda_min_clipped: -Infinity) read as null", async () => {
+  const text = '{"_class_name": "DPMSolverMultistepScheduler", "lambda_min_clipped": -Infinity, "x": [NaN, 1],' +
+    ' "name": "-Infinity", "solver_order": 2}';
+  assert.deepEqual(parseSchedulerJson(text), {
+    _class_name: "DPMSolverMultistepScheduler",
+    lambda_min_clipped: null,
+    x: [null, 1],
+    name: "-Infinity",
+    solver_order: 2,
+  });
+  assert.throws(() => parseSchedulerJson("{"), SyntaxError);
+  await withFiles({ "dpm.json": text.replace(', "x": [NaN, 1]', "") }, (dir) => {
+    const r = tables(["--diffusers-config", `${dir}/dpm.json`, "--steps", "5"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err, "warning: --diffusers-config: scheduler.name is not a known diffusers key; ignored\n");
   });
 });

@@ -7,7 +7,12 @@
  */
 
 import { ConfigError } from "../errors.ts";
-import { diffusersPlanConfig, type DiffusersSettings, fromDiffusersScheduler } from "../plan/diffusers.ts";
+import {
+  diffusersPlanConfig,
+  type DiffusersSettings,
+  fromDiffusersScheduler,
+  parseSchedulerJson,
+} from "../plan/diffusers.ts";
 import type { PlanConfig } from "../plan/config.ts";
 import { UsageError } from "./args.ts";
 
@@ -27,7 +32,7 @@ export function readDiffusersConfig(path: string, flag = "diffusers-config"): Di
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseSchedulerJson(text);
   } catch {
     throw new UsageError(`--${flag}: ${JSON.stringify(path)} is not valid JSON (expected a scheduler_config.json)`);
   }

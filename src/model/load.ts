@@ -7,7 +7,7 @@
 
 import { ConfigError, ModelError } from "../errors.ts";
 import { isConfinedPath, validateManifest } from "./manifest.ts";
-import { type DiffusersSettings, fromDiffusersScheduler } from "../plan/diffusers.ts";
+import { type DiffusersSettings, fromDiffusersScheduler, parseSchedulerJson } from "../plan/diffusers.ts";
 import { Model, type ModelSessionOptions } from "./model.ts";
 
 /** Options of {@link loadModel}. */
@@ -69,7 +69,7 @@ async function readScheduler(
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseSchedulerJson(text);
   } catch (e) {
     throw new ModelError(where, `the scheduler config ${file} is not valid JSON`, "scheduler", { cause: e });
   }

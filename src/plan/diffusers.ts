@@ -421,6 +421,22 @@ export function fromDiffusersScheduler(config: unknown): DiffusersSettings {
 }
 
 /**
+ * Parses `scheduler_config.json` text. Python's `json` writes non-finite floats as bare `Infinity`,
+ * `-Infinity` and `NaN` (DPMSolverMultistepScheduler saves `"lambda_min_clipped": -Infinity`), which
+ * JSON does not allow: where plain JSON parsing fails, those values are read as `null`. Throws a
+ * `SyntaxError` for anything else that is not JSON.
+ */
+export function parseSchedulerJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const patched = text.replace(/([:[,]\s*)(-?Infinity|NaN)(?=\s*[,}\]])/g, "$1null");
+    if (patched === text) throw e;
+    return JSON.parse(patched);
+  }
+}
+
+/**
  * A diffusers scheduler's plan settings merged with a plan config: the config's keys win, and the
  * scheduler's `timestepSpacing`/`stepsOffset` are dropped when the config asks for another grid or
  * gives custom `timesteps`.

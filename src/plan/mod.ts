@@ -51,6 +51,7 @@ export {
   type DiffusersSettings,
   diffusersTimesteps,
   fromDiffusersScheduler,
+  parseSchedulerJson,
   PREDICTION_TYPES,
   TIMESTEP_SPACINGS,
   type TimestepSpacing,
