@@ -76,6 +76,7 @@ const NAMES: Record<string, unknown[]> = {
   method: [...METHOD_NAMES],
   rk: [...RK_NAMES],
   variant: ["bh1", "bh2", "bh3"],
+  timestepSpacing: ["leading", "trailing", "linspace", "uniform"],
 };
 
 function randomArray(r: () => number, decreasing: boolean): number[] {
@@ -96,6 +97,7 @@ function randomValue(r: () => number, key: string): unknown {
   if (NAMES[key]) return NAMES[key][Math.floor(r() * NAMES[key].length)];
   if (key === "alphasCumprod" || key === "timesteps") return randomArray(r, u < 0.9);
   if (key === "steps") return Math.floor(r() * (u < 0.6 ? 60 : 12000));
+  if (key === "stepsOffset") return Math.floor(r() * (u < 0.8 ? 3 : 2000)) - (u < 0.3 ? 1 : 0);
   if (key === "order") return Math.floor(r() * 5) - (u < 0.3 ? 1 : 0);
   if (key.startsWith("beta")) return r() * (u < 0.7 ? 30 : 200);
   if (key.startsWith("sigma")) return Math.exp((r() - 0.5) * 40);

@@ -97,7 +97,8 @@ function fillSelect(
 
 fillSelect(method, METHOD_NAMES, "tab");
 fillSelect(rk, RK_NAMES, "rk4");
-fillSelect(grid, GRID_NAMES, "time-quadratic");
+// the demo models are vp-linear: the diffusers grid (vp-discrete only) would only ever be refused
+fillSelect(grid, GRID_NAMES.filter((g) => g !== "diffusers"), "time-quadratic");
 
 /** Keeps the method-specific fields consistent with the chosen sampler. */
 function onMethodChange(): void {

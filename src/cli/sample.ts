@@ -28,12 +28,16 @@ import { GRID_NAMES } from "../plan/config.ts";
 import { reportFailure, runCli } from "./fail.ts";
 import { checkOutputPath, joinDashValues, parseInputJson, readInputText, writeOutput } from "./files.ts";
 import { checkBatchSize, checkFloatRange } from "../limits.ts";
+import type { DiffusersSettings } from "../plan/diffusers.ts";
+import { flagForKey, mergeDiffusersConfig, readDiffusersConfig, unknownKeyWarnings } from "./diffusers_flag.ts";
 
 export { UsageError };
 
 const USAGE = `usage: deno task sample --model <dir> [flags]
   --method ${methodChoices()}  --order <r>  --variant bh1|bh2  --rk ${RK_NAMES.join("|")}
   --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
+  --diffusers-config <scheduler_config.json> (the model's diffusers schedule: grid diffusers, prediction check)
+  --timestep-spacing leading|trailing|linspace  --steps-offset <k>
   --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value
   --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
 
@@ -51,6 +55,8 @@ export interface SampleCommand {
   init?: string;
   /** A stored plan (JSON) instead of the method flags. */
   plan?: string;
+  /** `--diffusers-config`: the mapped scheduler config (its table must be the model's). */
+  diffusers?: DiffusersSettings;
   outJson?: string;
   out?: string;
   cols?: number;
@@ -92,6 +98,9 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     "steps",
     "grid",
     "kappa",
+    "diffusers-config",
+    "timestep-spacing",
+    "steps-offset",
     "n",
     "seed",
     "backend",
@@ -143,9 +152,19 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     );
   }
   if (s("plan") !== undefined) {
-    const clash = ["method", "order", "variant", "rk", "steps", "grid", "kappa", "lambda"].find((f) =>
-      s(f) !== undefined
-    );
+    const clash = [
+      "method",
+      "order",
+      "variant",
+      "rk",
+      "steps",
+      "grid",
+      "kappa",
+      "lambda",
+      "diffusers-config",
+      "timestep-spacing",
+      "steps-offset",
+    ].find((f) => s(f) !== undefined);
     if (clash) throw new UsageError(`--${clash}: not allowed with --plan (the plan fixes it)`);
   }
   const config: Record<string, unknown> = {};
@@ -153,11 +172,18 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   if (s("rk") !== undefined) config.rk = s("rk");
   if (s("variant") !== undefined) config.variant = s("variant");
   if (s("grid") !== undefined) config.grid = s("grid");
+  if (s("timestep-spacing") !== undefined) config.timestepSpacing = s("timestep-spacing");
   for (
-    const [flag, key] of [["order", "order"], ["steps", "steps"], [
-      "kappa",
-      "kappa",
-    ], ["lambda", "lambda"]]
+    const [flag, key] of [
+      ["order", "order"],
+      ["steps", "steps"],
+      [
+        "kappa",
+        "kappa",
+      ],
+      ["lambda", "lambda"],
+      ["steps-offset", "stepsOffset"],
+    ]
   ) {
     const value = s(flag);
     if (value !== undefined) {
@@ -186,6 +212,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     denoiseFinal: v["denoise-final"] === true,
     init: s("init"),
     plan: s("plan"),
+    diffusers: s("diffusers-config") !== undefined ? readDiffusersConfig(s("diffusers-config")!) : undefined,
     outJson: s("out-json"),
     out: s("out"),
     cols: int("cols", s("cols"), 1, 4096),
@@ -260,6 +287,29 @@ function readPlan(path: string): Plan {
   return planFromJSON(parseInputJson("plan", path, readInputText("plan", path), "a deis-plan JSON object"));
 }
 
+/**
+ * `--diffusers-config` with a model: the scheduler's prediction type and ᾱ table must be the model's
+ * (the scheduler config describes how the network was trained; it cannot change it).
+ */
+function checkSchedulerMatchesModel(settings: DiffusersSettings, model: Model): void {
+  const m = model.manifest;
+  if (settings.prediction !== m.prediction) {
+    throw new UsageError(
+      `--diffusers-config: prediction_type maps to "${settings.prediction}" but the model predicts "${m.prediction}"`,
+    );
+  }
+  const table = settings.plan.alphasCumprod as number[];
+  const own = m.sde.alphasCumprod;
+  const same = m.sde.name === "vp-discrete" && own !== undefined && own.length === table.length &&
+    own.every((v, i) => Math.abs(v - table[i]) <= 1e-12 * Math.abs(table[i]));
+  if (!same) {
+    throw new UsageError(
+      `--diffusers-config: its alphas_cumprod (vp-discrete, N = ${table.length}) is not the model's schedule ` +
+        `(sde ${m.sde.name}${own ? `, N = ${own.length}` : ""}); give the scheduler config the model was trained with`,
+    );
+  }
+}
+
 /** Runs one sampling command; progress and the summary go to `log`. */
 export async function runSample(
   cmd: SampleCommand,
@@ -285,14 +335,22 @@ export async function runSample(
       );
     }
     let plan;
+    let planConfig = cmd.config;
+    if (cmd.diffusers) {
+      for (const w of unknownKeyWarnings(cmd.diffusers)) log(`warning: ${w}\n`);
+      checkSchedulerMatchesModel(cmd.diffusers, model);
+      planConfig = mergeDiffusersConfig(cmd.diffusers, { tEnd: model.manifest.tEnd, ...cmd.config }, kebab);
+    }
     try {
-      plan = cmd.plan !== undefined ? readPlan(cmd.plan) : makePlan(modelPlanConfig(model, cmd.config));
+      plan = cmd.plan !== undefined
+        ? readPlan(cmd.plan)
+        : makePlan(cmd.diffusers ? planConfig : modelPlanConfig(model, cmd.config));
     } catch (e) {
       if (e instanceof ConfigError && cmd.plan !== undefined) {
         throw new UsageError(`--plan: ${cmd.plan}: ${e.message}`);
       }
       if (e instanceof ConfigError) {
-        const flag = kebab(e.field.split(/[.[]/)[0]);
+        const flag = flagForKey(e.field.split(/[.[]/)[0], cmd.config, cmd.diffusers, kebab);
         throw new UsageError(
           `--${flag}: ${e.message.startsWith(e.field + ": ") ? e.message.slice(e.field.length + 2) : e.message}`,
         );

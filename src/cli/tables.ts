@@ -12,7 +12,9 @@
 import { parseArgs } from "node:util";
 import { kebab, parseNumber, UsageError } from "./args.ts";
 import { ConfigError } from "../errors.ts";
-import type { PlanConfig } from "../plan/config.ts";
+import { GRID_NAMES, type PlanConfig } from "../plan/config.ts";
+import type { DiffusersSettings } from "../plan/diffusers.ts";
+import { flagForKey, mergeDiffusersConfig, readDiffusersConfig, unknownKeyWarnings } from "./diffusers_flag.ts";
 import { makePlan } from "../plan/make_plan.ts";
 import type { Plan } from "../plan/types.ts";
 import { methodChoices, methodHelp, RK_NAMES } from "../plan/registry.ts";
@@ -39,6 +41,8 @@ const FLAGS = {
   "t-end": "number",
   grid: "string",
   kappa: "number",
+  "timestep-spacing": "string",
+  "steps-offset": "number",
   timesteps: "file",
   method: "string",
   order: "number",
@@ -51,7 +55,9 @@ const FLAGS = {
 const USAGE = `usage: deno task tables [flags]
   --sde vp-linear|vp-cosine|vp-discrete|ve   --beta-min --beta-max --sigma-min --sigma-max
   --alphas-cumprod <file.json>  --t-start <T>  --t-end <eps>
-  --grid time-uniform|time-quadratic|time-power|logrho|karras  --kappa <k>  --timesteps <file.json>
+  --grid ${GRID_NAMES.join("|")}  --kappa <k>  --timesteps <file.json>
+  --diffusers-config <scheduler_config.json> (sde, table, grid diffusers)  --timestep-spacing leading|trailing|linspace
+  --steps-offset <k>
   --method ${methodChoices()}  --order <r>  --variant bh1|bh2
   --rk ${RK_NAMES.join("|")}  --lambda <l>  --steps <n>
   --format json|csv   --batch <configs.json>   --help
@@ -67,7 +73,10 @@ function readJsonArray(flag: string, path: string): unknown {
   return parseInputJson(flag, path, readInputText(flag, path), "an array");
 }
 
-/** Turns a batch entry's file-valued keys (a path string) into arrays. */
+/**
+ * Turns a batch entry's file-valued keys (a path string) into arrays; `diffusersConfig` (a path to a
+ * scheduler_config.json) is mapped and merged like `--diffusers-config`.
+ */
 function resolveFiles(config: Record<string, unknown>): PlanConfig {
   const out: Record<string, unknown> = { ...config };
   for (const [flag, kind] of Object.entries(FLAGS)) {
@@ -75,6 +84,14 @@ function resolveFiles(config: Record<string, unknown>): PlanConfig {
     if (kind === "file" && typeof out[key] === "string") {
       out[key] = readJsonArray(flag, out[key] as string);
     }
+  }
+  if (out.diffusersConfig !== undefined) {
+    if (typeof out.diffusersConfig !== "string") {
+      throw new UsageError(`diffusersConfig: must be the path of a scheduler_config.json`);
+    }
+    const settings = readDiffusersConfig(out.diffusersConfig, "diffusers-config");
+    delete out.diffusersConfig;
+    return mergeDiffusersConfig(settings, out as PlanConfig, (k) => k);
   }
   return out as PlanConfig;
 }
@@ -168,6 +185,7 @@ export function main(
     const options: Record<string, { type: "string" | "boolean" }> = {
       format: { type: "string" },
       batch: { type: "string" },
+      "diffusers-config": { type: "string" },
       help: { type: "boolean" },
     };
     for (const flag of Object.keys(FLAGS)) options[flag] = { type: "string" };
@@ -195,7 +213,7 @@ export function main(
       );
     }
     if (v.batch !== undefined) {
-      const others = Object.keys(FLAGS).filter((f) => v[f] !== undefined);
+      const others = [...Object.keys(FLAGS), "diffusers-config"].filter((f) => v[f] !== undefined);
       if (others.length) {
         throw new UsageError(
           `--${others[0]}: not allowed with --batch (put it in the batch entries)`,
@@ -236,7 +254,7 @@ export function main(
           }
           return plan;
         } catch (e) {
-          if (e instanceof ConfigError) {
+          if (e instanceof ConfigError || e instanceof UsageError) {
             throw new UsageError(`--batch: entry ${i}: ${e.message}`);
           }
           throw e;
@@ -251,14 +269,21 @@ export function main(
       if (raw === undefined) continue;
       config[camel(flag)] = kind === "number" ? parseNumber(raw) : kind === "file" ? readJsonArray(flag, raw) : raw;
     }
+    let planConfig = config as PlanConfig;
+    let settings: DiffusersSettings | undefined;
+    if (v["diffusers-config"] !== undefined) {
+      settings = readDiffusersConfig(v["diffusers-config"] as string);
+      for (const w of unknownKeyWarnings(settings)) err(`warning: ${w}\n`);
+      planConfig = mergeDiffusersConfig(settings, planConfig, kebab);
+    }
     let plan: Plan;
     try {
-      plan = makePlan(config as PlanConfig);
+      plan = makePlan(planConfig);
     } catch (e) {
       if (e instanceof ConfigError) {
         const top = e.field.split(/[.[]/)[0];
         const detail = e.field === top ? e.message.slice(top.length + 2) : e.message;
-        throw new UsageError(`--${kebab(top)}: ${detail}`);
+        throw new UsageError(`--${flagForKey(top, config as PlanConfig, settings, kebab)}: ${detail}`);
       }
       throw e;
     }

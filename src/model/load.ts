@@ -6,7 +6,8 @@
  */
 
 import { ConfigError, ModelError } from "../errors.ts";
-import { validateManifest } from "./manifest.ts";
+import { isConfinedPath, validateManifest } from "./manifest.ts";
+import { type DiffusersSettings, fromDiffusersScheduler, parseSchedulerJson } from "../plan/diffusers.ts";
 import { Model, type ModelSessionOptions } from "./model.ts";
 import {
   confinedPath,
@@ -83,6 +84,40 @@ function checkedModel(
   return new Model(manifest, bytes, source, options);
 }
 
+/**
+ * Reads and maps the diffusers scheduler config a manifest names (`"scheduler": "scheduler_config.json"`).
+ * Returns undefined when there is none to read (no key, or a path that validateManifest refuses).
+ */
+async function readScheduler(
+  manifest: unknown,
+  where: string,
+  read: (file: string) => Promise<string>,
+): Promise<DiffusersSettings | undefined> {
+  if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest)) return undefined;
+  const file = (manifest as Record<string, unknown>).scheduler;
+  if (typeof file !== "string" || !isConfinedPath(file)) return undefined;
+  let text: string;
+  try {
+    text = await read(file);
+  } catch (e) {
+    throw new ModelError(where, `cannot read the scheduler config ${file}: ${(e as Error).message}`, "scheduler", {
+      cause: e,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parseSchedulerJson(text);
+  } catch (e) {
+    throw new ModelError(where, `the scheduler config ${file} is not valid JSON`, "scheduler", { cause: e });
+  }
+  try {
+    return fromDiffusersScheduler(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ModelError(where, `${file}: ${e.message}`, e.field, { cause: e });
+    throw e;
+  }
+}
+
 function dirname(path: string): string {
   const i = Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\"));
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
@@ -137,11 +172,18 @@ async function fromPath(
       manifestPath,
     );
   }
-  const manifest = validateManifest(
-    parseManifest(raw, manifestPath),
-    manifestPath,
-  );
-  // the file the manifest names stays inside the manifest's directory
+  const parsed = parseManifest(raw, manifestPath);
+  // the files the manifest names (scheduler config, ONNX) stay inside the manifest's directory
+  const scheduler = await readScheduler(parsed, manifestPath, async (file) =>
+    new TextDecoder().decode(
+      await readFileCapped(
+        manifestPath,
+        await confinedPath(manifestPath, baseDir, file, "scheduler"),
+        options.maxManifestBytes ?? MAX_MANIFEST_BYTES,
+        "scheduler",
+      ),
+    ));
+  const manifest = validateManifest(parsed, manifestPath, scheduler);
   onnxPath ??= await confinedPath(manifest.name, baseDir, manifest.onnx);
   const bytes = await readFileCapped(manifest.name, onnxPath, options.maxOnnxBytes ?? MAX_ONNX_BYTES, "onnx");
   return checkedModel(manifest, bytes, path, options);
@@ -194,10 +236,21 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
       manifestUrl.href,
     );
   }
-  const manifest = validateManifest(
-    parseManifest(raw, manifestUrl.href),
+  const parsed = parseManifest(raw, manifestUrl.href);
+  const scheduler = await readScheduler(
+    parsed,
     manifestUrl.href,
+    async (file) =>
+      new TextDecoder().decode(
+        await responseCapped(
+          url.href,
+          await get(confinedUrl(url.href, file, manifestUrl, "scheduler"), "scheduler", url.href),
+          options.maxManifestBytes ?? MAX_MANIFEST_BYTES,
+          "scheduler",
+        ),
+      ),
   );
+  const manifest = validateManifest(parsed, manifestUrl.href, scheduler);
   // same origin, below the manifest's directory: never file: (or another host) from a remote manifest
   onnxUrl ??= confinedUrl(manifest.name, manifest.onnx, manifestUrl);
   const bytes = await responseCapped(

@@ -7,6 +7,7 @@
 
 import { describe, ModelError } from "../errors.ts";
 import type { SdeName, SdeSpec } from "../plan/types.ts";
+import type { DiffusersSettings, TimestepSpacing } from "../plan/diffusers.ts";
 
 /** What the network's time input holds. */
 export type TimeSpec =
@@ -70,6 +71,11 @@ export interface ModelManifest {
   dataRange?: [number, number];
   /** Every other key of the JSON object (e.g. `gmm` of the exact test models). */
   extra: Record<string, unknown>;
+  /**
+   * The diffusers scheduler config the manifest named instead of `sde` (a file beside it): plans for
+   * the model default to its `diffusers` grid.
+   */
+  scheduler?: { file: string; timestepSpacing: TimestepSpacing; stepsOffset: number };
 }
 
 const SDE_DEFAULTS: Record<SdeName, Partial<SdeSpec>> = {
@@ -94,6 +100,7 @@ const KNOWN_KEYS = new Set([
   "output",
   "extraInputs",
   "dataRange",
+  "scheduler",
 ]);
 
 /** The values an extra input's dtype can hold exactly (used for `null` and conditioning values). */
@@ -104,6 +111,15 @@ export const DTYPE_RANGE: Record<ExtraInputDtype, { ok: (v: number) => boolean; 
   int64: { ok: (v) => Number.isSafeInteger(v), allowed: "a safe integer (|v| < 2^53) for int64" },
   bool: { ok: (v) => v === 0 || v === 1, allowed: "0 or 1 (bool)" },
 };
+
+/**
+ * Whether `file` may be read as a manifest's `scheduler`: a relative path inside the model
+ * directory (no absolute path, drive letter, URL scheme, backslash or `..` segment).
+ */
+export function isConfinedPath(file: string): boolean {
+  if (file.length === 0 || file.startsWith("/") || file.includes("\\") || file.includes(":")) return false;
+  return file.split("/").every((part) => part !== ".." && part !== "");
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -130,6 +146,7 @@ export function completeSde(sde: SdeSpec): SdeSpec {
 export function validateManifest(
   raw: unknown,
   where = "model.json",
+  scheduler?: DiffusersSettings,
 ): ModelManifest {
   if (!isObject(raw)) {
     throw new ModelError(
@@ -157,9 +174,37 @@ export function validateManifest(
   if (raw.name !== undefined) str("name", raw.name);
   const onnx = raw.onnx === undefined ? "model.onnx" : str("onnx", raw.onnx);
 
-  // sde
-  if (!isObject(raw.sde)) bad("sde", "an object with a name", raw.sde);
-  const sdeRaw = raw.sde as Record<string, unknown>;
+  // sde, or a diffusers scheduler config that gives it
+  let sdeSource = raw.sde;
+  let schedulerInfo: ModelManifest["scheduler"];
+  if (raw.scheduler !== undefined) {
+    const file = str("scheduler", raw.scheduler);
+    if (!isConfinedPath(file)) {
+      bad("scheduler", "a file inside the model directory (a relative path without ..)", file);
+    }
+    if (raw.sde !== undefined) {
+      bad("sde", "absent when scheduler is given (the scheduler config fixes the SDE)", raw.sde);
+    }
+    if (!scheduler) {
+      throw new ModelError(
+        name,
+        `names the scheduler config ${JSON.stringify(file)}, which is read only when the model is loaded from a ` +
+          "path or URL; give an sde instead",
+        "scheduler",
+      );
+    }
+    sdeSource = { name: "vp-discrete", alphasCumprod: scheduler.plan.alphasCumprod };
+    schedulerInfo = { file, timestepSpacing: scheduler.spacing, stepsOffset: scheduler.stepsOffset };
+    if (raw.prediction !== undefined && raw.prediction !== scheduler.prediction) {
+      bad(
+        "prediction",
+        `"${scheduler.prediction}" (what the scheduler's prediction_type says) or absent`,
+        raw.prediction,
+      );
+    }
+  }
+  if (!isObject(sdeSource)) bad("sde", "an object with a name", sdeSource);
+  const sdeRaw = sdeSource as Record<string, unknown>;
   const sdeName = sdeRaw.name;
   if (typeof sdeName !== "string" || !(sdeName in SDE_DEFAULTS)) {
     bad("sde.name", `one of ${Object.keys(SDE_DEFAULTS).join(", ")}`, sdeName);
@@ -205,7 +250,7 @@ export function validateManifest(
 
   // time
   let time: TimeSpec;
-  if (raw.time === undefined) time = { kind: "continuous", scale: 1 };
+  if (raw.time === undefined) time = scheduler ? { kind: "index" } : { kind: "continuous", scale: 1 };
   else {
     if (!isObject(raw.time)) bad("time", "an object with a kind", raw.time);
     const t = raw.time as Record<string, unknown>;
@@ -232,7 +277,7 @@ export function validateManifest(
     }
   }
 
-  const prediction = (raw.prediction ?? "eps") as PredictionType;
+  const prediction = (raw.prediction ?? scheduler?.prediction ?? "eps") as PredictionType;
   if (!["eps", "x0", "v", "score"].includes(prediction)) {
     bad("prediction", '"eps", "x0", "v" or "score"', prediction);
   }
@@ -342,5 +387,6 @@ export function validateManifest(
     extraInputs,
     dataRange,
     extra,
+    ...(schedulerInfo ? { scheduler: schedulerInfo } : {}),
   };
 }

@@ -24,5 +24,14 @@ export function modelPlanConfig(model: Model, config: PlanConfig = {}): PlanConf
   if (m.sde.name === "vp-linear") Object.assign(base, { betaMin: m.sde.betaMin, betaMax: m.sde.betaMax });
   if (m.sde.name === "ve") Object.assign(base, { sigmaMin: m.sde.sigmaMin, sigmaMax: m.sde.sigmaMax });
   if (m.sde.name === "vp-discrete") base.alphasCumprod = m.sde.alphasCumprod;
+  // A manifest that names a diffusers scheduler config: its grid, unless the config picks another.
+  if (m.scheduler && config.grid === undefined && config.timesteps === undefined) {
+    Object.assign(base, {
+      grid: "diffusers",
+      timestepSpacing: m.scheduler.timestepSpacing,
+      stepsOffset: m.scheduler.stepsOffset,
+    });
+    delete base.tStart;
+  }
   return { ...base, ...config } as PlanConfig;
 }

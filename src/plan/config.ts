@@ -8,6 +8,7 @@
 import { ConfigError } from "../errors.ts";
 import type { GridName, MethodName, RkName, SdeName, VariantName } from "./types.ts";
 import { METHOD_NAMES, methodInfo, RK_NAMES } from "./registry.ts";
+import { diffusersGrid, TIMESTEP_SPACINGS, type TimestepSpacing } from "./diffusers_grid.ts";
 
 export { METHOD_NAMES, RK_NAMES };
 
@@ -33,6 +34,10 @@ export interface PlanConfig {
   grid?: GridName | "custom";
   /** Exponent of `time-power` (default 2) and `karras` (default 7). */
   kappa?: number;
+  /** diffusers' `timestep_spacing` of grid `diffusers` (default `"leading"`, DDIMScheduler's default). */
+  timestepSpacing?: TimestepSpacing;
+  /** diffusers' `steps_offset` of grid `diffusers` (default 0; applied to `leading` spacing only, as diffusers does). */
+  stepsOffset?: number;
   /** A custom strictly decreasing grid (replaces `grid`; `steps` = length − 1). */
   timesteps?: ArrayLike<number>;
   /** Sampling method (default `"tab"`). */
@@ -85,6 +90,8 @@ export interface NormalizedConfig {
   lambda: number;
   /** Number of steps. */
   steps: number;
+  /** Grid `diffusers` only: diffusers' `timestep_spacing` and `steps_offset` (the grid is in `timesteps`). */
+  diffusers?: { spacing: TimestepSpacing; stepsOffset: number; inferenceSteps: number };
 }
 
 /** Names accepted for each enumerated field. */
@@ -101,6 +108,7 @@ export const GRID_NAMES: readonly GridName[] = [
   "time-power",
   "logrho",
   "karras",
+  "diffusers",
 ];
 /** Largest number of steps a plan may have. */
 export const MAX_STEPS = 10_000;
@@ -119,6 +127,8 @@ export const CONFIG_KEYS: readonly (keyof PlanConfig)[] = [
   "tEnd",
   "grid",
   "kappa",
+  "timestepSpacing",
+  "stepsOffset",
   "timesteps",
   "method",
   "order",
@@ -355,9 +365,14 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
   }
 
   let timesteps: Float64Array | null = null;
+  let diffusers: NormalizedConfig["diffusers"];
+  if (raw.grid !== "diffusers") {
+    if (has("timestepSpacing")) notFor("timestepSpacing", raw.timestepSpacing, "to grid diffusers");
+    if (has("stepsOffset")) notFor("stepsOffset", raw.stepsOffset, "to grid diffusers");
+  }
   let grid: GridName | "custom";
   let steps: number;
-  let tStart: number, tEnd: number;
+  let tStart = NaN, tEnd = NaN;
   let kappa = NaN;
   if (has("timesteps")) {
     if (has("grid") && raw.grid !== "custom") {
@@ -418,6 +433,30 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
       );
     }
     steps = has("steps") ? integer("steps", raw.steps, 1, MAX_STEPS) : 10;
+  }
+  if (grid === "diffusers") {
+    if (sde !== "vp-discrete") {
+      throw new ConfigError(
+        "grid",
+        `a grid other than diffusers for sde ${sde}`,
+        grid,
+        "diffusers applies only to sde vp-discrete (it places integer timesteps on the table's indices)",
+      );
+    }
+    if (has("tStart")) notFor("tStart", raw.tStart, "to grids other than diffusers (its first timestep is T)");
+    if (has("kappa")) notFor("kappa", raw.kappa, "to grids time-power and karras");
+    const N = alphasCumprod!.length;
+    const spacing = has("timestepSpacing")
+      ? oneOf("timestepSpacing", raw.timestepSpacing, TIMESTEP_SPACINGS)
+      : "leading" as TimestepSpacing;
+    const stepsOffset = has("stepsOffset") ? integer("stepsOffset", raw.stepsOffset, 0, N - 1) : 0;
+    tEnd = has("tEnd") ? finite("tEnd", raw.tEnd, range.lo, range.hi, range.loOpen, range.hiOpen) : range.lo;
+    timesteps = diffusersGrid(spacing, steps, N, stepsOffset, tEnd);
+    diffusers = { spacing, stepsOffset, inferenceSteps: steps };
+    steps = timesteps.length - 1;
+    tStart = timesteps[0];
+    tEnd = timesteps[steps];
+  } else if (grid !== "custom") {
     const defaults = {
       "vp-linear": [1, 1e-3],
       "vp-cosine": [0.9946, 1e-3],
@@ -475,5 +514,6 @@ export function normalizeConfig(config: PlanConfig): NormalizedConfig {
     rk,
     lambda,
     steps,
+    ...(diffusers ? { diffusers } : {}),
   };
 }

@@ -42,5 +42,19 @@ export {
 } from "./config.ts";
 export { evalsPerStep, METHOD_NAMES, type MethodInfo, methodInfo, METHODS, RK_NAMES } from "./registry.ts";
 export { makePlan } from "./make_plan.ts";
+export {
+  BETA_SCHEDULES,
+  type BetaSchedule,
+  diffusersAlphasCumprod,
+  diffusersPlanConfig,
+  type DiffusersScheduleOptions,
+  type DiffusersSettings,
+  diffusersTimesteps,
+  fromDiffusersScheduler,
+  parseSchedulerJson,
+  PREDICTION_TYPES,
+  TIMESTEP_SPACINGS,
+  type TimestepSpacing,
+} from "./diffusers.ts";
 export { planFromJSON, planToJSON } from "./serialize.ts";
 export { checkPlan, MAX_OPS_PER_STEP, MAX_V_REGISTERS, MAX_X_REGISTERS } from "./validate.ts";

@@ -14,7 +14,8 @@ export type GridName =
   | "time-quadratic"
   | "time-power"
   | "logrho"
-  | "karras";
+  | "karras"
+  | "diffusers";
 
 /** Names of the sampling methods. */
 export type MethodName =
