@@ -63,3 +63,4 @@ export {
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
 export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";
+export { ortWasmBinary, ortWasmBinaryPath, ortWasmBinaryUrl } from "./src/runtime/wasm_binary.ts";

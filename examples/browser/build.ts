@@ -156,6 +156,19 @@ async function packageDir(): Promise<
 const ortWasmOnly: esbuild.Plugin = {
   name: "ort-wasm-only",
   setup(build) {
+    // The SDK imports npm packages by full `npm:name@version[/subpath]` specifiers (so that it works
+    // from any Deno project without an import map); for esbuild they are plain package paths.
+    build.onResolve({ filter: /^npm:/ }, (args) => {
+      const m = /^npm:((?:@[^/]+\/)?[^@/]+)(?:@[^/]+)?(\/.*)?$/.exec(args.path);
+      if (!m) return undefined;
+      const bare = m[1] + (m[2] ?? "");
+      if (m[1] === "onnxruntime-node") return { path: bare, external: true };
+      return build.resolve(bare === "onnxruntime-web" ? "onnxruntime-web/wasm" : bare, {
+        kind: args.kind,
+        resolveDir: args.resolveDir,
+        importer: args.importer,
+      });
+    });
     build.onResolve(
       { filter: /^onnxruntime-web$/ },
       (args) =>

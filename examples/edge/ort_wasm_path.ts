@@ -15,20 +15,11 @@
  * @module
  */
 
-/** The specifier of the binary (exported by onnxruntime-web's package.json). */
-export const ORT_WASM_SPECIFIER = "onnxruntime-web/ort-wasm-simd-threaded.wasm";
+import { ortWasmBinaryPath } from "../../src/runtime/wasm_binary.ts";
 
-/** A `file:` URL → a local path (POSIX, and `C:/…` on Windows). */
-export function fileUrlToPath(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== "file:") throw new Error(`not a file URL: ${url}`);
-  const p = decodeURIComponent(u.pathname);
-  return /^\/[A-Za-z]:\//.test(p) ? p.slice(1) : p;
-}
-
-/** The absolute path of onnxruntime-web's `ort-wasm-simd-threaded.wasm`. */
+/** The absolute path of onnxruntime-web's `ort-wasm-simd-threaded.wasm` (the SDK's `ortWasmBinaryPath`). */
 export function ortWasmPath(): string {
-  return fileUrlToPath(import.meta.resolve(ORT_WASM_SPECIFIER));
+  return ortWasmBinaryPath();
 }
 
 if (import.meta.main) console.log(ortWasmPath());

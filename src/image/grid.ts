@@ -5,7 +5,7 @@
  * @module
  */
 
-import { encode } from "fast-png";
+import { encode } from "npm:fast-png@8.0.0";
 import { ConfigError } from "../errors.ts";
 
 /** An 8-bit image, row-major, `channels` values per pixel. */

@@ -13,8 +13,8 @@
  * @module
  */
 
-import * as ortWasm from "onnxruntime-web";
-import * as ortWebGpu from "onnxruntime-web/webgpu";
+import * as ortWasm from "npm:onnxruntime-web@1.30.0";
+import * as ortWebGpu from "npm:onnxruntime-web@1.30.0/webgpu";
 import { nativeOrt } from "./ort_native.ts";
 
 export { ortWasm, ortWebGpu };

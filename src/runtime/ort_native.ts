@@ -31,7 +31,7 @@ export function loadNativeOrt(): Promise<Ort | null> {
       return null;
     }
     try {
-      const mod = await import("onnxruntime-node");
+      const mod = await import("npm:onnxruntime-node@1.30.0");
       loaded = ((mod as { default?: unknown }).default ?? mod) as unknown as Ort;
       if (typeof loaded?.InferenceSession?.create !== "function") throw new Error("no InferenceSession export");
       reason = "";
