@@ -118,8 +118,13 @@ class CpuRun implements Run {
     const m = model.manifest;
     const batch = this.#groups * this.#n;
     const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
-    const input = new Arr(batch * (L / this.#n));
-    for (let g = 0; g < this.#groups; g++) input.set(xv, g * L);
+    // Unguided, the register itself is the input (onnxruntime reads it during the call); with
+    // guidance the batch is fed twice.
+    let input = xv;
+    if (this.#groups > 1) {
+      input = new Arr(batch * (L / this.#n));
+      for (let g = 0; g < this.#groups; g++) input.set(xv, g * L);
+    }
     const tv = new Arr(batch).fill(model.timeInput(ev));
     const ort = ortFor(this.#session);
     const feeds: Record<string, OrtTensor> = {
@@ -138,17 +143,25 @@ class CpuRun implements Run {
       this.#check();
       model.checkOutput(out, batch, where);
       const o = out.data as Vec;
+      const { p, qc, qu } = model.valueMap(ev, src.guidance?.scale);
+      // One pass: convert and count non-finite outputs (v − v is 0 exactly for finite v); a bad
+      // output fails the run, so what was written to dst meanwhile does not matter.
       let bad = 0;
-      for (let i = 0; i < o.length; i++) if (!Number.isFinite(o[i])) bad++;
-      if (bad > 0) throw model.nonFiniteError(where, bad);
-      const map = model.valueMap(ev, src.guidance?.scale);
       if (this.#groups === 1) {
-        for (let i = 0; i < L; i++) dst[i] = map.p * xv[i] + map.qc * o[i];
+        for (let i = 0; i < L; i++) {
+          const v = o[i];
+          if (v - v !== 0) bad++;
+          dst[i] = p * xv[i] + qc * v;
+        }
       } else {
         for (let i = 0; i < L; i++) {
-          dst[i] = map.p * xv[i] + map.qc * o[i] + map.qu * o[i + L];
+          const v = o[i], u = o[i + L];
+          if (v - v !== 0) bad++;
+          if (u - u !== 0) bad++;
+          dst[i] = p * xv[i] + qc * v + qu * u;
         }
       }
+      if (bad > 0) throw model.nonFiniteError(where, bad);
     } finally {
       out.dispose();
       this.timings.update += performance.now() - t1;
@@ -166,27 +179,29 @@ class CpuRun implements Run {
       a += src.coef;
       src = undefined;
     }
+    // dst = (s·z or 0) + Σ c_k·v_k in float64, in the listed order, rounded once on the store; the
+    // first and last passes are fused with the initialisation and the store (same arithmetic).
+    const sources: [Vec, number][] = [];
+    if (a !== 0) sources.push([dst, a]);
+    if (src && src.coef !== 0) sources.push([this.#x[src.slot], src.coef]);
+    for (const t of spec.terms) if (t.coef !== 0) sources.push([this.#eps[t.slot], t.coef]);
     const acc = this.#noise;
-    if (spec.noise && spec.noise.scale !== 0) {
-      fillGaussian(
-        acc,
-        this.#seed,
-        spec.noise.stream,
-        spec.noise.step,
-        spec.noise.scale,
-      );
-    } else acc.fill(0);
-    if (a !== 0) { for (let i = 0; i < L; i++) acc[i] += a * dst[i]; }
-    if (src && src.coef !== 0) {
-      const s = this.#x[src.slot], c = src.coef;
-      for (let i = 0; i < L; i++) acc[i] += c * s[i];
+    const noisy = spec.noise !== undefined && spec.noise.scale !== 0;
+    if (noisy) fillGaussian(acc, this.#seed, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
+    const last = sources.length - 1;
+    if (last < 0) {
+      if (noisy) dst.set(acc);
+      else dst.fill(0);
+    } else {
+      for (let k = 0; k < last; k++) {
+        const [v, c] = sources[k];
+        if (k === 0 && !noisy) { for (let i = 0; i < L; i++) acc[i] = c * v[i] + 0; }
+        else for (let i = 0; i < L; i++) acc[i] += c * v[i];
+      }
+      const [v, c] = sources[last];
+      if (last === 0 && !noisy) { for (let i = 0; i < L; i++) dst[i] = c * v[i] + 0; }
+      else for (let i = 0; i < L; i++) dst[i] = acc[i] + c * v[i];
     }
-    for (const t of spec.terms) {
-      if (t.coef === 0) continue;
-      const e = this.#eps[t.slot], c = t.coef;
-      for (let i = 0; i < L; i++) acc[i] += c * e[i];
-    }
-    dst.set(acc);
     this.timings.update += performance.now() - t0;
   }
 

@@ -26,13 +26,13 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
-/** high 32 bits of the 64-bit product a·b (a, b unsigned 32-bit). */
+/**
+ * High 32 bits of the 64-bit product a·b (a, b unsigned 32-bit), exactly: with b = b_hi·2¹⁶ + b_lo,
+ * ⌊a·b/2³²⌋ = ⌊(a·b_hi + ⌊a·b_lo/2¹⁶⌋)/2¹⁶⌋, and every intermediate stays below 2⁵³.
+ */
 function mulhi(a: number, b: number): number {
-  const aLo = a & 0xffff, aHi = a >>> 16;
-  const bLo = b & 0xffff, bHi = b >>> 16;
-  const ll = aLo * bLo, lh = aLo * bHi, hl = aHi * bLo, hh = aHi * bHi;
-  const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (hh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
+  const t = a * (b >>> 16) + Math.floor((a * (b & 0xffff)) / 65536);
+  return Math.floor(t / 65536) >>> 0;
 }
 
 /**
