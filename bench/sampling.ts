@@ -7,8 +7,12 @@
  *    the CPU every step (the design of existing JavaScript ports), at batch sizes 1, 16 and 256;
  * 4. the peers: tab3 (and ddim) beside DPM-Solver++ and UniPC (orders 2, 3) on the time-quadratic and
  *    logrho grids at NFE ∈ {5, 10, 15, 20}, endpoint error as in 1.
+ * 5. MNIST throughput: tab3, 10 steps, batch 1 / 16 / 64 / 256 on the shipped MNIST network: native,
+ *    wasm (1 and 2 threads), webgpu (hardware adapters only) and PyTorch on the CPU, each in its own
+ *    kept-warm child process, interleaved (bench/mnist_throughput_worker.ts, bench/torch_loop.py);
+ *    ms per sample-evaluation, samples/s, ratios, and the share of run time outside network calls.
  * Writes bench/results/sampling.json and bench/results/sampling.md. `--only peers` runs part 4 alone
- * and merges it into the committed results.
+ * and `--only mnist` part 5 alone; each merges its part into the committed results.
  *
  * @module
  */
@@ -18,6 +22,7 @@ import { loadModel, makePlan, modelPlanConfig, type Plan, type PlanConfig, sampl
 import { ortWebGpu } from "../src/runtime/ort.ts";
 import { gaussian } from "../src/backends/noise.ts";
 import { endpointError, loadProblem, stepsForNfe } from "./convergence.ts";
+import { type MnistThroughput, mnistThroughput, mnistThroughputMarkdown } from "./mnist_throughput_worker.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -28,7 +33,9 @@ const { values: flags } = parseArgs({
   },
 });
 const quick = flags.quick!;
-if (flags.only !== undefined && flags.only !== "peers") throw new RangeError(`--only must be "peers"`);
+if (flags.only !== undefined && flags.only !== "peers" && flags.only !== "mnist") {
+  throw new RangeError(`--only must be "peers" or "mnist"`);
+}
 
 const METHODS: { label: string; config: PlanConfig }[] = [
   { label: "ddim", config: { method: "ddim" } },
@@ -56,6 +63,38 @@ const PEERS: { label: string; config: PlanConfig }[] = [
 ];
 const PEER_NFES = [5, 10, 15, 20];
 const PEER_GRIDS = ["time-quadratic", "logrho"] as const;
+
+// 5. MNIST throughput (`--only mnist` runs it alone and stops here; the full run does it after part 3).
+const MNIST_OPTIONS = quick ? { batches: [1, 16], minRepeats: 1, maxRepeats: 2, secondsPerBatch: 10 } : {};
+/** `md` with the MNIST throughput section replaced by (or inserted as) `section`, before the peers. */
+function spliceMnist(md: string, section: string[]): string {
+  const marker = "\nMNIST throughput:";
+  const [head, peersPart] = md.includes("\nPeers:") ? [md.split("\nPeers:")[0], md.slice(md.indexOf("\nPeers:"))] : [
+    md,
+    "",
+  ];
+  const before = head.includes(marker) ? head.slice(0, head.indexOf(marker)) : head;
+  return [before.trimEnd(), ``, ...section].join("\n") + peersPart;
+}
+if (flags.only === "mnist") {
+  const jsonFile = new URL(`./results/sampling${quick ? "-quick" : ""}.json`, import.meta.url);
+  const mdFile = new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url);
+  const mnist = await mnistThroughput(MNIST_OPTIONS);
+  const section = mnistThroughputMarkdown(mnist);
+  let old: Record<string, unknown> = {}, md = `# Sampling benchmark\n`;
+  try {
+    old = JSON.parse(await Deno.readTextFile(jsonFile));
+    md = await Deno.readTextFile(mdFile);
+  } catch { /* no committed results yet */ }
+  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  await Deno.writeTextFile(
+    jsonFile,
+    JSON.stringify({ ...old, mnistThroughput: mnist, mnistThroughputDate: mnist.date }, null, 2) + "\n",
+  );
+  await Deno.writeTextFile(mdFile, spliceMnist(md, section));
+  console.log(section.join("\n"));
+  Deno.exit(0);
+}
 
 // 4. The peers (first: it is cheap, and `--only peers` stops after it).
 type PeerTable = Record<string, Record<string, Record<string, Record<number, number>>>>;
@@ -223,6 +262,9 @@ for (const n of [1, 16, 256]) {
 await downloadSession.release();
 await model.dispose();
 
+// 5. MNIST throughput (its own processes).
+const mnist: MnistThroughput = await mnistThroughput(MNIST_OPTIONS);
+
 const result = {
   date: new Date().toISOString(),
   quick,
@@ -232,6 +274,7 @@ const result = {
   accuracy,
   perStepMs: perStep,
   sideBySide,
+  mnistThroughput: mnist,
   peers,
 };
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
@@ -282,6 +325,7 @@ lines.push(
     }× | ${s.gpuPeakBytes} = ${(s.gpuPeakBytes / s.stateBytes).toFixed(2)} | ${s.readbacks} |`
   ),
   ``,
+  ...mnistThroughputMarkdown(mnist),
   ...peersMarkdown(peers),
 );
 await Deno.writeTextFile(new URL(`./results/sampling${quick ? "-quick" : ""}.md`, import.meta.url), lines.join("\n"));
