@@ -254,6 +254,7 @@ export async function mnistThroughput(opts: ThroughputOptions = {}): Promise<Mni
       cmd: Deno.execPath(),
       args: deno("native"),
     },
+    { label: "native-1t", detail: "onnxruntime-node, 1 thread", cmd: Deno.execPath(), args: deno("native", 1) },
     { label: "wasm-1t", detail: "onnxruntime-web WASM, 1 thread", cmd: Deno.execPath(), args: deno("wasm", 1) },
     { label: "wasm-2t", detail: "onnxruntime-web WASM, 2 threads", cmd: Deno.execPath(), args: deno("wasm", 2) },
   ];
