@@ -5,6 +5,8 @@
  * @module
  */
 
+// A full npm: specifier so that no import map is needed (see src/runtime/ort.ts).
+// deno-lint-ignore no-import-prefix
 import { encode } from "npm:fast-png@8.0.0";
 import { ConfigError } from "../errors.ts";
 

@@ -13,7 +13,11 @@
  * @module
  */
 
+// Full npm: specifiers (not bare names mapped by our deno.json) so that the package works when a
+// user's own project imports it by path or URL, without copying our import map (tests/use_from_project.test.ts).
+// deno-lint-ignore no-import-prefix
 import * as ortWasm from "npm:onnxruntime-web@1.30.0";
+// deno-lint-ignore no-import-prefix
 import * as ortWebGpu from "npm:onnxruntime-web@1.30.0/webgpu";
 import { nativeOrt } from "./ort_native.ts";
 

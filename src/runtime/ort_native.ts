@@ -31,6 +31,8 @@ export function loadNativeOrt(): Promise<Ort | null> {
       return null;
     }
     try {
+      // A full npm: specifier, like src/runtime/ort.ts's, so that no import map is needed.
+      // deno-lint-ignore no-import-prefix
       const mod = await import("npm:onnxruntime-node@1.30.0");
       loaded = ((mod as { default?: unknown }).default ?? mod) as unknown as Ort;
       if (typeof loaded?.InferenceSession?.create !== "function") throw new Error("no InferenceSession export");
