@@ -103,8 +103,9 @@ export function stagesProgram(
 
 /**
  * DPM-Solver++ multistep from the engine's rows `[ratio, c_0, …, c_{r−1}]`:
- * `x_{k+1} = ratio·x_k + Σ_j c_j x̂₀_{k−j}`, where the row's step order is the count of leading
- * nonzero-or-used entries (`orders[k]`). The network is evaluated at x_k for k = 0..N−1.
+ * `x_{k+1} = ratio·x_k + Σ_{j < q_k} c_j x̂₀_{k−j}`, with the step order `q_k = orders[k]` from the
+ * engine (`dataStepOrder`: warm start, lower order at the end). The network is evaluated at x_k for
+ * k = 0..N−1.
  */
 export function dpmppProgram(g: GridValues, rows: readonly number[][], orders: readonly number[]): Program {
   const r = Math.max(1, ...orders);
