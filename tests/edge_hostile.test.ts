@@ -138,8 +138,14 @@ Deno.test("issue 13 case 1: 275 idle half-sent requests under ulimit -n 300 do n
       }
     }
     const st = await server.stop();
+    // The crash this case reproduced was `Uncaught (in promise) Http: Error: Too many open files`.
+    // Deno itself may warn once that it could not load the CA certificates while no descriptor was
+    // free ("Warning: Ignoring extra certs … Too many open files"); that is not the server failing.
     assert.ok(
-      !server.stderr.some((l) => /Uncaught|Too many open files \(os error 24\)\s*$/.test(l)),
+      !server.stderr.some((l) =>
+        /Uncaught/.test(l) ||
+        (/Too many open files \(os error 24\)\s*$/.test(l) && !/^Warning: Ignoring extra certs/.test(l))
+      ),
       server.stderr.join("\n"),
     );
     assert.equal(st.signal ?? "SIGTERM", "SIGTERM");
