@@ -58,6 +58,7 @@ export {
   type GpuBufferStats,
   gpuBufferStats,
   type GpuRunStats,
+  type NetworkFunction,
   type RuntimeSettings,
   type RunTimings,
   type WebGpuBackendOptions,

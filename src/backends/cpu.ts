@@ -17,7 +17,7 @@ import { AbortError, BackendUnavailableError, ConfigError, ModelError } from "..
 import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
 import { intraOpThreads } from "../runtime/settings.ts";
 import { fillGaussian } from "./noise.ts";
-import { dataMap } from "../model/convert.ts";
+import { dataMap, predictionToEps } from "../model/convert.ts";
 import { ortFor, type OrtTensor } from "../runtime/ort.ts";
 import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
 
@@ -46,7 +46,7 @@ class CpuRun implements Run {
     this.#seed = spec.seed;
     const src = spec.source;
     const sampleSize = src.kind === "model" ? src.model.sampleSize : src.sampleShape.reduce((a, b) => a * b, 1);
-    this.dtype = src.kind === "model" ? src.model.dtype : "float64";
+    this.dtype = src.kind === "model" ? src.model.dtype : src.kind === "network" ? "float32" : "float64";
     this.length = spec.n * sampleSize;
     const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
     this.#x = Array.from({ length: spec.xSlots }, () => new Arr(this.length));
@@ -85,6 +85,26 @@ class CpuRun implements Run {
     const xv = this.#x[x];
     const dst = this.#eps[eps];
     const where = `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
+    if (src.kind === "network") {
+      const t0 = performance.now();
+      const out = await src.fn((xv as Float32Array).slice(), ev);
+      this.timings.network += performance.now() - t0;
+      this.#check();
+      const name = src.name ?? "network-function";
+      if (!out || out.length !== L) {
+        throw new ModelError(name, `returned ${out?.length ?? out} values ${where}; expected ${L}`, "model");
+      }
+      const m = predictionToEps(src.prediction, ev);
+      const { p, qc } = ev.output === "x0" ? dataMap({ p: m.p, qc: m.q, qu: 0 }, ev) : { p: m.p, qc: m.q };
+      let bad = 0;
+      for (let i = 0; i < L; i++) {
+        const v = out[i];
+        if (typeof v !== "number" || v - v !== 0) bad++;
+        dst[i] = p * xv[i] + qc * v;
+      }
+      if (bad > 0) throw new ModelError(name, `returned ${bad} non-finite value(s) ${where}`, "model");
+      return;
+    }
     if (src.kind === "function") {
       const t0 = performance.now();
       const out = src.fn(xv as Float64Array, new Array(this.#n).fill(ev.t));
@@ -255,13 +275,16 @@ export async function createNativeBackend(): Promise<Backend> {
   };
 }
 
-/** The float64 CPU loop over a plain JS ε function. */
+/**
+ * The CPU loop over JS functions: a float64 ε function (`sampleFunction`, exact tests) or your own
+ * network as a function (`sample({ model: fn })`, float32 registers like the wasm backend's).
+ */
 export function createCpuBackend(): Backend {
   return {
     name: "cpu",
-    description: "float64 loop over a JS ε function on the CPU",
+    description: "CPU loop over a JS function (float64 for ε functions, float32 for network functions)",
     open(spec: RunSpec): Promise<Run> {
-      if (spec.source.kind !== "function") {
+      if (spec.source.kind === "model") {
         return Promise.reject(
           new ConfigError(
             "backend",

@@ -8,6 +8,7 @@
  */
 
 import type { EvalPoint } from "../model/convert.ts";
+import type { PredictionType } from "../model/manifest.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 
 /**
@@ -32,6 +33,16 @@ export interface Evaluation extends EvalPoint {
  */
 export type EpsFunction = (x: Float64Array, t: number[]) => Float64Array;
 
+/**
+ * Your own network as a function (for people who run the network themselves): `x` is a float32
+ * copy of the batch (n·D values, row-major), `point` where it is evaluated (the plan's t, ᾱ, ρ);
+ * returns the network's raw output (interpreted by the `prediction` given with it), sync or async.
+ */
+export type NetworkFunction = (
+  x: Float32Array,
+  point: Evaluation,
+) => ArrayLike<number> | Promise<ArrayLike<number>>;
+
 /** What produces ε. */
 export type EpsSource =
   | {
@@ -44,6 +55,13 @@ export type EpsSource =
     kind: "function";
     fn: EpsFunction;
     sampleShape: readonly number[];
+    name?: string;
+  }
+  | {
+    kind: "network";
+    fn: NetworkFunction;
+    sampleShape: readonly number[];
+    prediction: PredictionType;
     name?: string;
   };
 

@@ -19,7 +19,8 @@ export const ORT_WASM_SPECIFIER = "npm:onnxruntime-web@1.30.0/ort-wasm-simd-thre
 
 /** The binary's URL (a `file:` URL in Deno's npm cache, or `node_modules/` when the project uses one). */
 export function ortWasmBinaryUrl(): string {
-  return import.meta.resolve(ORT_WASM_SPECIFIER);
+  // The literal (not ORT_WASM_SPECIFIER) lets `deno publish` analyse the call.
+  return import.meta.resolve("npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm");
 }
 
 /**

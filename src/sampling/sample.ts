@@ -12,7 +12,16 @@ import type { Plan } from "../plan/types.ts";
 import { completeSde } from "../model/manifest.ts";
 import type { ConditioningValue, GuidanceOptions, Model } from "../model/model.ts";
 import { type BackendChoice, bestCpuBackend, createBackend } from "../backends/mod.ts";
-import type { Backend, BackendName, EpsFunction, EpsSource, GpuRunStats, Run } from "../backends/types.ts";
+import type {
+  Backend,
+  BackendName,
+  EpsFunction,
+  EpsSource,
+  GpuRunStats,
+  NetworkFunction,
+  Run,
+} from "../backends/types.ts";
+import type { PredictionType } from "../model/manifest.ts";
 import { checkPlan } from "../plan/validate.ts";
 import { interpret, type Progress, type RunContext } from "./interpreter.ts";
 
@@ -36,8 +45,16 @@ export interface CommonSampleOptions {
 
 /** Options of {@link sample}. */
 export interface SampleOptions extends CommonSampleOptions {
-  /** The model (from `loadModel`). */
-  model: Model;
+  /**
+   * The model (from `loadModel`), or your own network as a function `(x, point) => output` (async
+   * or not; Float32Array in, the network's raw output out), which then needs `sampleShape` and
+   * `prediction`, and runs on the `cpu` backend with float32 registers.
+   */
+  model: Model | NetworkFunction;
+  /** With a network function: the shape of one sample. */
+  sampleShape?: readonly number[];
+  /** With a network function: what it returns (default `"eps"`). */
+  prediction?: PredictionType;
   /** `"auto"` (default), `"webgpu"`, `"wasm"`, `"native"`, or a backend object. */
   backend?: BackendChoice;
   /** Values of the model's extra (conditioning) inputs, by input name. */
@@ -128,7 +145,11 @@ async function drive(
   }
   checkBatchSize(n, sampleShape);
   if (opts.init !== undefined) {
-    checkFloatRange("init", opts.init, source.kind === "model" ? source.model.dtype : "float64");
+    checkFloatRange(
+      "init",
+      opts.init,
+      source.kind === "model" ? source.model.dtype : source.kind === "network" ? "float32" : "float64",
+    );
   }
   const seed = opts.seed ?? randomSeed();
   if (!Number.isSafeInteger(seed) || seed < 0) {
@@ -182,8 +203,9 @@ async function drive(
  */
 export async function sample(options: SampleOptions): Promise<SampleResult> {
   const { model } = options;
+  if (typeof model === "function") return await sampleNetwork(model, options);
   if (!model || typeof model.session !== "function") {
-    throw new ConfigError("model", "a model from loadModel", model);
+    throw new ConfigError("model", "a model from loadModel, or a network function", model);
   }
   const plan = checkPlan(options.plan);
   checkPlanMatchesModel(plan, model);
@@ -200,6 +222,34 @@ export async function sample(options: SampleOptions): Promise<SampleResult> {
     guidance,
   };
   return await drive(backend, source, model.sampleShape, plan, options);
+}
+
+/** `sample()` with the user's own network function (the plan is not checked against any SDE: yours). */
+async function sampleNetwork(fn: NetworkFunction, options: SampleOptions): Promise<SampleResult> {
+  const shape = checkSampleShape(options.sampleShape);
+  const prediction = options.prediction ?? "eps";
+  if (!["eps", "x0", "v", "score"].includes(prediction)) {
+    throw new ConfigError("prediction", "one of eps, x0, v, score", prediction);
+  }
+  for (const key of ["conditioning", "guidance"] as const) {
+    if (options[key] !== undefined) {
+      throw new ConfigError(key, "absent with a network function (apply conditioning inside it)", options[key]);
+    }
+  }
+  const choice = options.backend ?? "auto";
+  if (choice !== "auto" && choice !== "cpu") {
+    throw new ConfigError("backend", '"auto" or "cpu" for a network function', choice);
+  }
+  const plan = checkPlan(options.plan);
+  const source: EpsSource = { kind: "network", fn, sampleShape: shape, prediction, name: fn.name || undefined };
+  return await drive(await createBackend("cpu"), source, shape, plan, options);
+}
+
+function checkSampleShape(shape: unknown): readonly number[] {
+  if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+    throw new ConfigError("sampleShape", "a non-empty array of positive integers", shape);
+  }
+  return shape;
 }
 
 /**
@@ -227,17 +277,7 @@ export async function sampleFunction(
   if (typeof options.eps !== "function") {
     throw new ConfigError("eps", "a function (x, t) => ε", options.eps);
   }
-  const shape = options.sampleShape;
-  if (
-    !Array.isArray(shape) || shape.length === 0 ||
-    !shape.every((d) => Number.isSafeInteger(d) && d > 0)
-  ) {
-    throw new ConfigError(
-      "sampleShape",
-      "a non-empty array of positive integers",
-      shape,
-    );
-  }
+  const shape = checkSampleShape(options.sampleShape);
   const plan = checkPlan(options.plan);
   const backend = await createBackend("cpu");
   const source: EpsSource = {
