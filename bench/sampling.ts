@@ -18,9 +18,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadModel, makePlan, modelPlanConfig, type Plan, type PlanConfig, sample } from "../mod.ts";
+import { loadModel, makePlan, modelPlanConfig, type PlanConfig, sample } from "../mod.ts";
 import { ortWebGpu } from "../src/runtime/ort.ts";
-import { gaussian } from "../src/backends/noise.ts";
+import { downloadLoop } from "./download_loop.ts";
 import { endpointError, loadProblem, stepsForNfe } from "./convergence.ts";
 import { type MnistThroughput, mnistThroughput, mnistThroughputMarkdown } from "./mnist_throughput_worker.ts";
 
@@ -182,44 +182,6 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-/** The download-every-step loop: ε comes back to the CPU after each call and the update runs in JS. */
-async function downloadLoop(
-  session: ortWebGpu.InferenceSession,
-  plan: Plan,
-  n: number,
-): Promise<{ total: number; network: number; update: number }> {
-  const size = model.sampleSize;
-  let x = Float32Array.from(gaussian(1, n * size));
-  const ring: Float32Array[] = [];
-  let network = 0, update = 0;
-  const t0 = performance.now();
-  for (let k = 0; k < plan.steps; k++) {
-    const tIn = new Float32Array(n).fill(
-      model.timeInput({ t: plan.timesteps[k], alphaBar: plan.alphaBar[k], rho: plan.rho[k] }),
-    );
-    const n0 = performance.now();
-    const out = await session.run({
-      [manifest.inputs.x]: new ortWebGpu.Tensor("float32", x, [n, ...manifest.sampleShape]),
-      [manifest.inputs.t]: new ortWebGpu.Tensor("float32", tIn, [n]),
-    });
-    const eps = (out[manifest.output].data as Float32Array).slice();
-    const u0 = performance.now();
-    network += u0 - n0;
-    ring.unshift(eps);
-    if (ring.length > 4) ring.pop();
-    const row = plan.rows![k];
-    const next = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      let v = row[0] * x[i];
-      for (let j = 0; j + 1 < row.length && j < ring.length; j++) v += row[j + 1] * ring[j][i];
-      next[i] = v;
-    }
-    x = next;
-    update += performance.now() - u0;
-  }
-  return { total: performance.now() - t0, network, update };
-}
-
 const repeats = quick ? 2 : 5;
 const perStep: Record<string, { network: number; update: number; total: number }> = {};
 for (const backend of ["wasm", "webgpu"] as const) {
@@ -238,13 +200,13 @@ const bytes = await Deno.readFile(new URL(manifest.onnx, modelDir));
 const downloadSession = await ortWebGpu.InferenceSession.create(bytes, { executionProviders: ["webgpu"] });
 const sideBySide = [];
 for (const n of [1, 16, 256]) {
-  await downloadLoop(downloadSession, plan, n);
+  await downloadLoop(model, downloadSession, plan, n);
   await sample({ model, plan, n, seed: 0, backend: "webgpu" });
   const resident: number[] = [], download: number[] = [];
   for (let r = 0; r < repeats; r++) {
     // Interleaved so both see the same machine load.
     resident.push((await sample({ model, plan, n, seed: r, backend: "webgpu" })).timings.total);
-    download.push((await downloadLoop(downloadSession, plan, n)).total);
+    download.push((await downloadLoop(model, downloadSession, plan, n)).total);
   }
   const stats = (await sample({ model, plan, n, seed: 0, backend: "webgpu" })).gpu!;
   sideBySide.push({

@@ -5,10 +5,12 @@
 //
 // Larger fuzz runs: DEIS_FUZZ_SCALE=10 deno test -A tests/edge_hostile.test.ts
 
+import { mulberry32 as rng } from "../testing/reference/random.ts";
 import assert from "node:assert/strict";
 import { type ServerHandle, startServer } from "../examples/edge/spawn.ts";
 import { LOG_LINE } from "../examples/edge/load_test.ts";
-import { escapeLogLine } from "../examples/edge/service.ts";
+import { readAll } from "../examples/edge/soak.ts";
+import { escapeLogLine, REQUEST_KEYS } from "../examples/edge/service.ts";
 
 const MODEL = "models/gmm-image";
 const SCALE = Math.max(1, Number(Deno.env.get("DEIS_FUZZ_SCALE") ?? "1") || 1);
@@ -67,18 +69,6 @@ function post(url: string, body: string): Promise<Response> {
   });
 }
 
-/** A tiny seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("escapeLogLine keeps one line whatever the input", () => {
   const s = escapeLogLine('a\nb\r\x1b[31m\u2028é"');
   assert.equal(s, 'a\\u000ab\\u000d\\u001b[31m\\u2028\\u00e9"');
@@ -100,23 +90,7 @@ Deno.test("issue 13 case 1: 275 idle half-sent requests under ulimit -n 300 do n
       await c.write(head).catch(() => {});
     }
     // every connection ends: 503 at once beyond the cap, 408 once the header time-out passes
-    const statuses = await Promise.all(conns.map(async (c) => {
-      const buf = new Uint8Array(4096);
-      let text = "";
-      const timer = setTimeout(() => c.close(), 10_000);
-      try {
-        for (;;) {
-          const n = await c.read(buf);
-          if (n === null) break;
-          text += new TextDecoder().decode(buf.subarray(0, n));
-        }
-      } catch {
-        // reset
-      } finally {
-        clearTimeout(timer);
-      }
-      return statusOf(text);
-    }));
+    const statuses = await Promise.all(conns.map(async (c) => statusOf(await readAll(c, 10_000))));
     const counts: Record<string, number> = {};
     for (const s of statuses) counts[String(s)] = (counts[String(s)] ?? 0) + 1;
     assert.equal((counts["408"] ?? 0) + (counts["503"] ?? 0), 275, JSON.stringify(counts));
@@ -263,20 +237,7 @@ Deno.test("issue 13 cases 6-8 and framing: the server answers every hostile requ
         "\u0000",
         "x".repeat(300),
       ];
-      const keys = [
-        "method",
-        "order",
-        "steps",
-        "grid",
-        "seed",
-        "n",
-        "lambda",
-        "rk",
-        "kappa",
-        "format",
-        "\n",
-        "__proto__",
-      ];
+      const keys = [...REQUEST_KEYS, "\n", "__proto__"];
       const bodies = 60 * SCALE;
       for (let i = 0; i < bodies; i++) {
         const o: Record<string, unknown> = {};

@@ -1,6 +1,7 @@
 // Property test of config validation: thousands of random and hostile configs never crash, hang or
 // yield NaN: each gives a typed error or a valid, finite plan.
 
+import { mulberry32 as rng } from "../testing/reference/random.ts";
 import assert from "node:assert/strict";
 import {
   CONFIG_KEYS,
@@ -16,18 +17,6 @@ import {
   RK_NAMES,
   SDE_NAMES,
 } from "../mod.ts";
-
-/** A small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const HOSTILE: unknown[] = [
   NaN,

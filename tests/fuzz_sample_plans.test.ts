@@ -4,22 +4,12 @@
 //
 // Larger runs: DEIS_FUZZ_SCALE=10 deno test -A tests/fuzz_sample_plans.test.ts
 
+import { mulberry32 as rng } from "../testing/reference/random.ts";
 import assert from "node:assert/strict";
 import { ConfigError, DeisError, loadModel, makePlan, type Plan, sample, sampleFunction } from "../mod.ts";
 
 const SCALE = Math.max(1, Number(Deno.env.get("DEIS_FUZZ_SCALE") ?? "1") || 1);
 const opts = { sanitizeResources: false, sanitizeOps: false };
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Findings of this fuzz in src/sampling (validatePlan), which issue 13's branch does not edit; the

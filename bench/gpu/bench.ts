@@ -6,7 +6,7 @@
  * - samples/s (median of timed runs after a warm-up), network / update / readback split, and the
  *   update's share of the run time (on WebGPU the update is the time to enqueue its kernels);
  * - on webgpu, the GPU-resident loop against one that downloads ε and updates on the CPU every step
- *   (the `downloadLoop` of bench/sampling.ts), interleaved, as a ratio.
+ *   (`bench/download_loop.ts`, as bench/sampling.ts), interleaved, as a ratio.
  *
  * Repeats are bounded by time: a total budget (`--budget-s`, default 420) shared by the cells, a
  * cell skipped (with a note) when one run would not fit. The results are rewritten after every cell,
@@ -23,9 +23,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { loadModel, makePlan, type Model, modelPlanConfig, type Plan, sample } from "../../mod.ts";
+import { loadModel, makePlan, modelPlanConfig, sample } from "../../mod.ts";
 import { describeAdapter, ortWebGpu, probeAdapter } from "../../src/runtime/ort.ts";
-import { gaussian } from "../../src/backends/noise.ts";
+import { downloadLoop } from "../download_loop.ts";
 import { latentModel, writeLatentModel } from "./latent_model.ts";
 
 const { values: flags } = parseArgs({
@@ -60,45 +60,6 @@ function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** The download-every-step loop (as in bench/sampling.ts): ε to the CPU after each call, update in JS. */
-async function downloadLoop(
-  model: Model,
-  session: ortWebGpu.InferenceSession,
-  plan: Plan,
-  n: number,
-): Promise<{ total: number; network: number; update: number }> {
-  const m = model.manifest;
-  let x = Float32Array.from(gaussian(1, n * model.sampleSize));
-  const ring: Float32Array[] = [];
-  let network = 0, update = 0;
-  const t0 = performance.now();
-  for (let k = 0; k < plan.steps; k++) {
-    const tIn = new Float32Array(n).fill(
-      model.timeInput({ t: plan.timesteps[k], alphaBar: plan.alphaBar[k], rho: plan.rho[k] }),
-    );
-    const n0 = performance.now();
-    const out = await session.run({
-      [m.inputs.x]: new ortWebGpu.Tensor("float32", x, [n, ...m.sampleShape]),
-      [m.inputs.t]: new ortWebGpu.Tensor("float32", tIn, [n]),
-    });
-    const eps = (out[m.output].data as Float32Array).slice();
-    const u0 = performance.now();
-    network += u0 - n0;
-    ring.unshift(eps);
-    if (ring.length > 4) ring.pop();
-    const row = plan.rows![k];
-    const next = new Float32Array(x.length);
-    for (let i = 0; i < x.length; i++) {
-      let v = row[0] * x[i];
-      for (let j = 0; j + 1 < row.length && j < ring.length; j++) v += row[j + 1] * ring[j][i];
-      next[i] = v;
-    }
-    x = next;
-    update += performance.now() - u0;
-  }
-  return { total: performance.now() - t0, network, update };
 }
 
 interface Cell {

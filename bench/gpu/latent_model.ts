@@ -18,6 +18,7 @@
  * @module
  */
 
+import { mulberry32 as rng } from "../../testing/reference/random.ts";
 import { parseArgs } from "node:util";
 import { encodeModel, GraphBuilder } from "../../testing/onnx/mod.ts";
 
@@ -39,18 +40,6 @@ export interface LatentModel {
   manifest: Record<string, unknown>;
   /** Multiply-accumulates per sample-evaluation (the convolutions). */
   macsPerSample: number;
-}
-
-/** A seeded uniform generator in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Builds the network (see the module doc). */

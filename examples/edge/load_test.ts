@@ -21,6 +21,7 @@
  * @module
  */
 
+import { mulberry32 } from "../../testing/reference/random.ts";
 import { type ServerHandle, startServer } from "./spawn.ts";
 
 /** What a request is meant to test, and the statuses that count as correct for it. */
@@ -87,17 +88,6 @@ interface MemorySnapshot {
   heapUsed: number;
   heapTotal: number;
   external: number;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const JSON_HEADERS: Record<string, string> = {

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { mulberry32 as rng } from "../../testing/reference/random.ts";
 import { parseArgs } from "node:util";
 import { planRequests } from "./load_test.ts";
 import { startServer } from "./spawn.ts";
@@ -66,20 +67,10 @@ export interface SoakResult {
   failures: string[];
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const enc = new TextEncoder();
 
-async function readAll(conn: Deno.Conn, ms: number): Promise<string> {
+/** Reads a connection until the peer closes it or `ms` pass (then closes it); returns what came. */
+export async function readAll(conn: Deno.Conn, ms: number): Promise<string> {
   const buf = new Uint8Array(8192);
   let text = "";
   const timer = setTimeout(() => {

@@ -40,3 +40,18 @@ export function seededRng(seed: number): Rng {
   };
   return { uniform, normal };
 }
+
+/**
+ * mulberry32: a seeded uniform generator on [0, 1) (32 bits), the one the fuzzers, load and soak
+ * tests and benchmark inputs draw from, so that a seed means the same sequence everywhere.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
