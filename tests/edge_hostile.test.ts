@@ -28,26 +28,7 @@ async function raw(url: string, bytes: Uint8Array | string, ms = 5000): Promise<
   } catch {
     // the server may close early (e.g. a head too large)
   }
-  const chunks: Uint8Array[] = [];
-  const buf = new Uint8Array(65536);
-  const timer = setTimeout(() => conn.close(), ms);
-  try {
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) break;
-      chunks.push(buf.slice(0, n));
-    }
-  } catch {
-    // closed by the timer or reset
-  } finally {
-    clearTimeout(timer);
-    try {
-      conn.close();
-    } catch {
-      // closed
-    }
-  }
-  return new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+  return await readAll(conn, ms);
 }
 
 function statusOf(response: string): number | undefined {

@@ -72,6 +72,8 @@ const enc = new TextEncoder();
 /** Reads a connection until the peer closes it or `ms` pass (then closes it); returns what came. */
 export async function readAll(conn: Deno.Conn, ms: number): Promise<string> {
   const buf = new Uint8Array(8192);
+  // One streaming decoder, so that a character split across two reads stays whole.
+  const decoder = new TextDecoder();
   let text = "";
   const timer = setTimeout(() => {
     try {
@@ -84,7 +86,7 @@ export async function readAll(conn: Deno.Conn, ms: number): Promise<string> {
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) break;
-      text += new TextDecoder().decode(buf.subarray(0, n));
+      text += decoder.decode(buf.subarray(0, n), { stream: true });
     }
   } catch {
     // closed or reset
@@ -96,7 +98,7 @@ export async function readAll(conn: Deno.Conn, ms: number): Promise<string> {
       // closed
     }
   }
-  return text;
+  return text + decoder.decode();
 }
 
 /** Runs the soak; never targets anything but 127.0.0.1. */

@@ -87,25 +87,30 @@ function int(
   return v;
 }
 
+/** The flags that make the plan (refused beside `--plan`, which fixes all of them). */
+const PLAN_FLAGS = [
+  "method",
+  "order",
+  "variant",
+  "rk",
+  "steps",
+  "grid",
+  "kappa",
+  "lambda",
+  "diffusers-config",
+  "timestep-spacing",
+  "steps-offset",
+];
+
 /** Parses the sampling flags. */
 export function parseSampleArgs(args: string[]): SampleCommand | "help" {
   const strings = [
     "model",
-    "method",
-    "order",
-    "variant",
-    "rk",
-    "steps",
-    "grid",
-    "kappa",
-    "diffusers-config",
-    "timestep-spacing",
-    "steps-offset",
+    ...PLAN_FLAGS,
     "n",
     "seed",
     "backend",
     "threads",
-    "lambda",
     "guidance",
     "init",
     "plan",
@@ -152,19 +157,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     );
   }
   if (s("plan") !== undefined) {
-    const clash = [
-      "method",
-      "order",
-      "variant",
-      "rk",
-      "steps",
-      "grid",
-      "kappa",
-      "lambda",
-      "diffusers-config",
-      "timestep-spacing",
-      "steps-offset",
-    ].find((f) => s(f) !== undefined);
+    const clash = PLAN_FLAGS.find((f) => s(f) !== undefined);
     if (clash) throw new UsageError(`--${clash}: not allowed with --plan (the plan fixes it)`);
   }
   const config: Record<string, unknown> = {};
