@@ -18,6 +18,7 @@
  * @module
  */
 
+import { lines } from "../testing/lines.ts";
 import { parseArgs } from "node:util";
 import { configureRuntime, loadModel, makePlan, modelPlanConfig, type Plan, sample } from "../mod.ts";
 import { describeAdapter, probeAdapter } from "../src/runtime/ort.ts";
@@ -34,19 +35,6 @@ export function throughputPlan(model: Awaited<ReturnType<typeof loadModel>>): Pl
 // ---------------------------------------------------------------------------------------------
 // Worker side
 
-async function* stdinLines(): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf.trim()) yield buf;
-}
-
 async function worker(): Promise<void> {
   const { values } = parseArgs({
     args: Deno.args,
@@ -62,7 +50,7 @@ async function worker(): Promise<void> {
   // One run at batch 1 so the session exists before the first command.
   const first = await sample({ model, plan, n: 1, seed: seed++, backend });
   write({ ready: true, backend: first.backend, threads: values.threads ?? "default" });
-  for await (const line of stdinLines()) {
+  for await (const line of lines(Deno.stdin.readable)) {
     if (!line.trim()) continue;
     const cmd = JSON.parse(line) as { batch: number; warmup?: number; init?: number[] };
     for (let w = 0; w < (cmd.warmup ?? 0); w++) await sample({ model, plan, n: cmd.batch, seed: seed++, backend });
@@ -103,23 +91,10 @@ class Child {
     }).spawn();
     this.#proc = proc;
     this.#writer = proc.stdin.getWriter();
-    this.#lines = Child.#split(proc.stdout);
+    this.#lines = lines(proc.stdout);
     (async () => {
-      for await (const l of Child.#split(proc.stderr)) this.#stderr.push(l);
+      for await (const l of lines(proc.stderr)) this.#stderr.push(l);
     })().catch(() => {});
-  }
-
-  static async *#split(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-    let buf = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        yield buf.slice(0, i);
-        buf = buf.slice(i + 1);
-      }
-    }
-    if (buf.trim()) yield buf;
   }
 
   async #next(): Promise<Record<string, unknown>> {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { lines } from "../../testing/lines.ts";
 import { ortWasmPath } from "./ort_wasm_path.ts";
 
 /** Options of {@link startServer}. */
@@ -69,21 +70,6 @@ export function serverCommand(options: StartOptions): string[] {
     ...(options.native ? ["--backend", "native"] : []),
     ...(options.serverArgs ?? []),
   ];
-}
-
-async function* lines(
-  stream: ReadableStream<Uint8Array>,
-): AsyncGenerator<string> {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
-    }
-  }
-  if (buf) yield buf;
 }
 
 /** Starts the server and waits for its `listening on …` line. */
