@@ -25,8 +25,16 @@ export interface GaussianModelOptions {
   std?: number;
   /** What the network outputs (default "eps"). */
   prediction?: PredictionType;
-  /** Tensor type (default float32). */
-  dtype?: "float32" | "float64";
+  /**
+   * Tensor type of x, t and the output (default float32). A float16 model casts its inputs to
+   * float32, computes in float32 and casts the output back (manifest `deis-model/2`).
+   */
+  dtype?: "float32" | "float64" | "float16";
+  /**
+   * An int64 time input holding round(scale·t) (manifest `time.dtype` "int64", `time.scale` given
+   * here); the network evaluates the exact ε at that rounded time divided by the scale.
+   */
+  intTime?: { scale: number };
   /** VP-linear β₀, β₁ (default 0.1, 20). */
   betaMin?: number;
   betaMax?: number;
@@ -58,13 +66,17 @@ export function gaussianModel(
   const prediction = options.prediction ?? "eps";
   const dtype = options.dtype ?? "float32";
   const b0 = options.betaMin ?? 0.1, b1 = options.betaMax ?? 20;
-  const type = dtype === "float32" ? "float" : "double";
+  const ioType = dtype === "float32" ? "float" : dtype === "float16" ? "float16" : "double";
+  const type = dtype === "float64" ? "double" : "float";
   const D = shape.reduce((a, b) => a * b, 1);
 
   const g = new GraphBuilder(name);
   const c = (v: number) => g.scalar(type, v);
-  const x = g.input("x", type, ["batch", ...shape]);
-  const t = g.input("t", type, ["batch"]);
+  let x = g.input("x", ioType, ["batch", ...shape]);
+  let t = g.input("t", options.intTime ? "int64" : ioType, ["batch"]);
+  if (dtype === "float16") x = g.op("Cast", [x], { to: 1 });
+  if (options.intTime) t = g.op("Div", [g.op("Cast", [t], { to: 1 }), c(options.intTime.scale)]);
+  else if (dtype === "float16") t = g.op("Cast", [t], { to: 1 });
   if (options.label) g.input("label", "int64", ["batch"]);
   // t broadcast to [batch, 1, …, 1]
   const axes = g.constant(
@@ -105,7 +117,7 @@ export function gaussianModel(
       break;
   }
   if (options.label) {
-    const lab = g.op("Cast", ["label"], { to: dtype === "float32" ? 1 : 11 });
+    const lab = g.op("Cast", ["label"], { to: type === "float" ? 1 : 11 });
     const labB = g.op("Unsqueeze", [lab, axes]);
     out = g.op("Add", [out, g.op("Mul", [labB, c(options.label.shift)])]);
   }
@@ -116,10 +128,10 @@ export function gaussianModel(
     const l = g.op("Log", [g.op("Sub", [tb, c(options.nanBelow ?? 2)])]);
     out = g.op("Add", [out, g.op("Mul", [l, c(0)])]);
   }
-  g.op("Identity", [out], {}, "eps");
+  g.op(dtype === "float16" ? "Cast" : "Identity", [out], dtype === "float16" ? { to: 10 } : {}, "eps");
   g.output(
     "eps",
-    type,
+    ioType,
     options.fault === "shape" ? ["batch", ...shape.map((_, i) => `d${i}`)] : ["batch", ...shape],
   );
   const bytes = encodeModel({
@@ -128,14 +140,17 @@ export function gaussianModel(
     graph: g.build(),
   });
 
+  const v2 = dtype === "float16" || options.intTime !== undefined;
   const manifest: Record<string, unknown> = {
-    format: "deis-model/1",
+    format: v2 ? "deis-model/2" : "deis-model/1",
     name,
     onnx: "model.onnx",
     sde: { name: "vp-linear", betaMin: b0, betaMax: b1 },
     tStart: 1,
     tEnd: 1e-3,
-    time: { kind: "continuous", scale: 1 },
+    time: options.intTime
+      ? { kind: "continuous", scale: options.intTime.scale, dtype: "int64" }
+      : { kind: "continuous", scale: 1 },
     prediction,
     sampleShape: shape,
     dtype,
@@ -183,4 +198,76 @@ export function gaussianModel(
     return o;
   };
   return { bytes, manifest, eps: epsFn, output: outputFn };
+}
+
+/** Options of {@link edmGaussianModel}. */
+export interface EdmGaussianModelOptions {
+  /** Sample shape (default [2]). */
+  sampleShape?: number[];
+  /** Data standard deviation s (default 0.5). */
+  std?: number;
+  /** The manifest's σ_data (default 0.5; any value works, the network compensates). */
+  sigmaData?: number;
+  /** VE σ range (default 0.002, 80). */
+  sigmaMin?: number;
+  sigmaMax?: number;
+}
+
+/**
+ * A raw EDM denoiser (Karras et al. 2022) for data `x₀ ~ N(0, s² I)` under the VE SDE, to be used with
+ * the manifest's `precondition`: it takes `y = c_in·x` and `c_noise = ¼ ln σ` and returns the F for
+ * which `c_skip·x + c_out·F` is the exact denoiser `D(x; σ) = s² x/(s² + σ²)`:
+ *
+ *     F = y · (s²/(s² + σ²) − σd²/(σ² + σd²)) · (σ² + σd²)/(σ·σd)
+ *
+ * The exact ε of the same data is `σ x/(s² + σ²)`.
+ */
+export function edmGaussianModel(options: EdmGaussianModelOptions = {}): GaussianModel {
+  const shape = options.sampleShape ?? [2];
+  const s2 = (options.std ?? 0.5) ** 2;
+  const sd = options.sigmaData ?? 0.5;
+  const D = shape.reduce((a, b) => a * b, 1);
+  const g = new GraphBuilder("edm-gaussian");
+  const c = (v: number) => g.scalar("float", v);
+  const y = g.input("x", "float", ["batch", ...shape]);
+  const cn = g.input("sigma_noise", "float", ["batch"]);
+  const axes = g.constant("int64", [shape.length], shape.map((_, i) => BigInt(i + 1)));
+  const sigma = g.op("Exp", [g.op("Mul", [g.op("Unsqueeze", [cn, axes]), c(4)])]);
+  const sig2 = g.op("Mul", [sigma, sigma]);
+  const a = g.op("Div", [c(s2), g.op("Add", [sig2, c(s2)])]);
+  const tot = g.op("Add", [sig2, c(sd * sd)]);
+  const b = g.op("Div", [c(sd * sd), tot]);
+  const k = g.op("Div", [g.op("Mul", [g.op("Sub", [a, b]), tot]), g.op("Mul", [sigma, c(sd)])]);
+  g.op("Mul", [y, k], {}, "F");
+  g.output("F", "float", ["batch", ...shape]);
+  const bytes = encodeModel({ irVersion: 8, opsets: [{ domain: "", version: 17 }], graph: g.build() });
+  const sigmaMin = options.sigmaMin ?? 0.002, sigmaMax = options.sigmaMax ?? 80;
+  const manifest: Record<string, unknown> = {
+    format: "deis-model/2",
+    name: "edm-gaussian",
+    sde: { name: "ve", sigmaMin, sigmaMax },
+    precondition: { kind: "edm", sigmaData: sd },
+    sampleShape: shape,
+    inputs: { x: "x", t: "sigma_noise" },
+    output: "F",
+  };
+  const sigmaAt = (t: number) => sigmaMin * (sigmaMax / sigmaMin) ** t;
+  const eps = (xs: Float64Array, ts: number[]) => {
+    const o = new Float64Array(xs.length);
+    for (let i = 0; i < ts.length; i++) {
+      const sg = sigmaAt(ts[i]);
+      for (let j = 0; j < D; j++) o[i * D + j] = sg * xs[i * D + j] / (s2 + sg * sg);
+    }
+    return o;
+  };
+  const output = (xs: Float64Array, ts: number[]) => {
+    const o = new Float64Array(xs.length);
+    for (let i = 0; i < ts.length; i++) {
+      const sg = sigmaAt(ts[i]), tot = sg * sg + sd * sd;
+      const k = (s2 / (s2 + sg * sg) - sd * sd / tot) * tot / (sg * sd);
+      for (let j = 0; j < D; j++) o[i * D + j] = xs[i * D + j] * k;
+    }
+    return o;
+  };
+  return { bytes, manifest, eps, output };
 }

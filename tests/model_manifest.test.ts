@@ -46,7 +46,7 @@ function rejectsField(raw: unknown, field: string): void {
 Deno.test("manifest: the documented example validates; defaults are filled; unknown keys are kept", () => {
   const m = validateManifest({ ...base(), gmm: { weights: [1] } });
   assert.equal(m.name, "m");
-  assert.deepEqual(m.time, { kind: "continuous", scale: 999 });
+  assert.deepEqual(m.time, { kind: "continuous", scale: 999, dtype: "float32" }); // time dtype defaults to the network dtype
   assert.deepEqual(m.extraInputs, [{
     name: "label",
     dtype: "int64",
@@ -61,7 +61,7 @@ Deno.test("manifest: the documented example validates; defaults are filled; unkn
   assert.deepEqual(minimal.inputs, { x: "x", t: "t" });
   assert.equal(minimal.output, "eps");
   assert.deepEqual(minimal.sde, { name: "ve", sigmaMin: 0.01, sigmaMax: 50 });
-  assert.deepEqual(minimal.time, { kind: "continuous", scale: 1 });
+  assert.deepEqual(minimal.time, { kind: "continuous", scale: 1, dtype: "float32" });
 });
 
 Deno.test("manifest: every bad key is a ModelError naming it", () => {

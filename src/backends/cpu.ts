@@ -19,6 +19,7 @@ import { intraOpThreads } from "../runtime/settings.ts";
 import { fillGaussian } from "./noise.ts";
 import { dataMap, predictionToEps } from "../model/convert.ts";
 import { ortFor, type OrtTensor } from "../runtime/ort.ts";
+import { networkInput, outputValues, timeTensor } from "../model/boundary.ts";
 import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
 
 type Vec = Float32Array | Float64Array;
@@ -137,23 +138,11 @@ class CpuRun implements Run {
     const model = src.model;
     const m = model.manifest;
     const batch = this.#groups * this.#n;
-    const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
-    // Unguided, the register itself is the input (onnxruntime reads it during the call); with
-    // guidance the batch is fed twice.
-    let input = xv;
-    if (this.#groups > 1) {
-      input = new Arr(batch * (L / this.#n));
-      for (let g = 0; g < this.#groups; g++) input.set(xv, g * L);
-    }
-    const tv = new Arr(batch).fill(model.timeInput(ev));
     const ort = ortFor(this.#session);
     const feeds: Record<string, OrtTensor> = {
       ...this.#extra,
-      [m.inputs.x]: new ort.Tensor(this.dtype, input, [
-        batch,
-        ...m.sampleShape,
-      ]),
-      [m.inputs.t]: new ort.Tensor(this.dtype, tv, [batch]),
+      [m.inputs.x]: networkInput(ort, xv, this.#groups, model.inputScale(ev), m.dtype, [batch, ...m.sampleShape]),
+      [m.inputs.t]: timeTensor(ort, m.time.dtype, model.timeInput(ev), batch),
     };
     const t0 = performance.now();
     const out = await model.run(this.#session, feeds);
@@ -162,7 +151,7 @@ class CpuRun implements Run {
     try {
       this.#check();
       model.checkOutput(out, batch, where);
-      const o = out.data as Vec;
+      const o = outputValues(out);
       const { p, qc, qu } = model.valueMap(ev, src.guidance?.scale);
       // One pass: convert and count non-finite outputs (v − v is 0 exactly for finite v); a bad
       // output fails the run, so what was written to dst meanwhile does not matter.

@@ -25,15 +25,48 @@ import type { Backend, CombineSpec, Evaluation, GpuRunStats, Run, RunSpec, RunTi
 import {
   COMBINE_PARAMS_BYTES,
   COMBINE_WGSL,
+  FEED_PARAMS_BYTES,
+  feedWgsl,
   MAX_TERMS,
+  type NetElement,
   PREPARE_PARAMS_BYTES,
-  PREPARE_WGSL,
+  prepareWgsl,
   WORKGROUP,
 } from "./wgsl.ts";
+import { timeTensor } from "../model/boundary.ts";
 
-interface Pipelines {
-  prepare: GPUComputePipeline;
-  combine: GPUComputePipeline;
+/** The kernels of one device, compiled when first used. */
+class Pipelines {
+  readonly #cache = new Map<string, GPUComputePipeline>();
+  constructor(readonly device: GPUDevice) {}
+
+  #get(label: string, code: () => string): GPUComputePipeline {
+    let p = this.#cache.get(label);
+    if (!p) {
+      p = this.device.createComputePipeline({
+        label: `deis:${label}`,
+        layout: "auto",
+        compute: {
+          module: this.device.createShaderModule({ label: `deis:${label}`, code: code() }),
+          entryPoint: "main",
+        },
+      });
+      this.#cache.set(label, p);
+    }
+    return p;
+  }
+
+  prepare(el: NetElement): GPUComputePipeline {
+    return this.#get(`prepare-${el}`, () => prepareWgsl(el));
+  }
+
+  feed(el: NetElement): GPUComputePipeline {
+    return this.#get(`feed-${el}`, () => feedWgsl(el));
+  }
+
+  get combine(): GPUComputePipeline {
+    return this.#get("combine", () => COMBINE_WGSL);
+  }
 }
 
 const pipelineCache = new WeakMap<GPUDevice, Pipelines>();
@@ -41,22 +74,20 @@ const pipelineCache = new WeakMap<GPUDevice, Pipelines>();
 function pipelines(device: GPUDevice): Pipelines {
   let p = pipelineCache.get(device);
   if (!p) {
-    const make = (code: string, label: string) =>
-      device.createComputePipeline({
-        label: `deis:${label}`,
-        layout: "auto",
-        compute: {
-          module: device.createShaderModule({ label: `deis:${label}`, code }),
-          entryPoint: "main",
-        },
-      });
-    p = {
-      prepare: make(PREPARE_WGSL, "prepare"),
-      combine: make(COMBINE_WGSL, "combine"),
-    };
+    p = new Pipelines(device);
     pipelineCache.set(device, p);
   }
   return p;
+}
+
+/**
+ * How this run reads and writes a float16 network's tensors: with `shader-f16` where the device has
+ * it (onnxruntime requests the feature when the adapter offers it), packed pairs otherwise.
+ */
+function netElement(model: Model, device: GPUDevice, options: WebGpuBackendOptions): NetElement {
+  if (model.networkDtype !== "float16") return "f32";
+  const native = options.shaderF16 ?? true;
+  return native && device.features.has("shader-f16") ? "f16" : "packed";
 }
 
 /** The GPUDevice onnxruntime's WebGPU EP uses (it exists once a WebGPU session was created). */
@@ -101,6 +132,10 @@ class WebGpuRun implements Run {
   readonly #prepParams: GPUBuffer;
   readonly #combParams: GPUBuffer;
   readonly #dummy: GPUBuffer;
+  #feedParams?: GPUBuffer;
+  /** The network's x input when it is not the x register itself (float16, or a scaled input). */
+  #netIn?: GPUBuffer;
+  readonly #el: NetElement;
   readonly #evals: Evaluation[] = [];
   #readbacks = 0;
   #submits = 0;
@@ -110,9 +145,11 @@ class WebGpuRun implements Run {
   constructor(
     spec: RunSpec & { source: { kind: "model" } },
     device: GPUDevice,
+    options: WebGpuBackendOptions,
   ) {
     const src = spec.source;
     this.#model = src.model;
+    this.#el = netElement(src.model, device, options);
     this.#device = device;
     this.#pipes = pipelines(device);
     this.#n = spec.n;
@@ -189,6 +226,7 @@ class WebGpuRun implements Run {
     params: GPUBuffer,
     data: ArrayBuffer,
     entries: GPUBindGroupEntry[],
+    count = this.length,
   ): void {
     const dev = this.#device;
     dev.queue.writeBuffer(params, 0, data);
@@ -200,23 +238,54 @@ class WebGpuRun implements Run {
     const pass = enc.beginComputePass();
     pass.setPipeline(pipe);
     pass.setBindGroup(0, group);
-    const [gx, gy] = this.#grid();
+    const [gx, gy] = this.#grid(count);
     pass.dispatchWorkgroups(gx, gy);
     pass.end();
     dev.queue.submit([enc.finish()]);
     this.#submits++;
   }
 
-  /** Workgroup grid covering `length` elements (folded into 2-D past 65535 groups). */
-  #grid(): [number, number] {
-    const groups = Math.ceil(this.length / WORKGROUP);
+  /** Workgroup grid covering `count` elements (folded into 2-D past 65535 groups). */
+  #grid(count = this.length): [number, number] {
+    const groups = Math.ceil(count / WORKGROUP);
     if (groups <= 65535) return [Math.max(1, groups), 1];
     const gx = 32768;
     return [gx, Math.ceil(groups / gx)];
   }
 
-  #row(): number {
-    return this.#grid()[0] * WORKGROUP;
+  #row(count = this.length): number {
+    return this.#grid(count)[0] * WORKGROUP;
+  }
+
+  /**
+   * The network's x input for register `x`: the register itself for a float32 network fed x
+   * unscaled, else the `feed` kernel's output (scale·x in the network's element type).
+   */
+  #input(x: number, scale: number): OrtTensor {
+    const m = this.#model.manifest;
+    const count = this.#groups * this.length;
+    const dims = [this.#groups * this.#n, ...m.sampleShape];
+    if (this.#el === "f32" && scale === 1) {
+      return ort.Tensor.fromGpuBuffer(this.#x[x], { dataType: "float32", dims });
+    }
+    const words = this.#el === "packed" ? Math.ceil(count / 2) : count;
+    this.#feedParams ??= this.#set.create("feed-params", FEED_PARAMS_BYTES, UNIFORM | COPY_DST);
+    this.#netIn ??= this.#set.create(
+      "net-input",
+      Math.ceil((this.#el === "f32" ? 4 * count : 2 * count) / 16) * 16,
+      STORAGE | COPY_SRC,
+    );
+    const buf = new ArrayBuffer(FEED_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = words;
+    u[1] = count;
+    f[2] = scale;
+    u[3] = this.#row(words);
+    this.#dispatch(this.#pipes.feed(this.#el), this.#feedParams, buf, [
+      { binding: 1, resource: { buffer: this.#x[x] } },
+      { binding: 2, resource: { buffer: this.#netIn } },
+    ], words);
+    return ort.Tensor.fromGpuBuffer(this.#netIn, { dataType: this.#el === "f32" ? "float32" : "float16", dims });
   }
 
   upload(slot: number, data: ArrayLike<number>): void {
@@ -242,15 +311,8 @@ class WebGpuRun implements Run {
     this.#evals[ev.index] = ev;
     const feeds: Record<string, OrtTensor> = {
       ...this.#extra,
-      [m.inputs.x]: ort.Tensor.fromGpuBuffer(this.#x[x], {
-        dataType: "float32",
-        dims: [batch, ...m.sampleShape],
-      }),
-      [m.inputs.t]: new ort.Tensor(
-        "float32",
-        new Float32Array(batch).fill(model.timeInput(ev)),
-        [batch],
-      ),
+      [m.inputs.x]: this.#input(x, model.inputScale(ev)),
+      [m.inputs.t]: timeTensor(ort, m.time.dtype, model.timeInput(ev), batch),
     };
     const t0 = performance.now();
     const out = await model.run("webgpu", feeds);
@@ -277,7 +339,7 @@ class WebGpuRun implements Run {
       f[5] = map.qc;
       f[6] = map.qu;
       u[7] = this.#row();
-      this.#dispatch(this.#pipes.prepare, this.#prepParams, buf, [
+      this.#dispatch(this.#pipes.prepare(this.#el), this.#prepParams, buf, [
         { binding: 1, resource: { buffer: this.#x[x] } },
         { binding: 2, resource: { buffer: out.gpuBuffer as GPUBuffer } },
         { binding: 3, resource: { buffer: this.#arena } },
@@ -391,6 +453,11 @@ class WebGpuRun implements Run {
 export interface WebGpuBackendOptions {
   /** Accept a software (fallback) adapter such as llvmpipe (default: true for `webgpu`, false for `auto`). */
   allowFallbackAdapter?: boolean;
+  /**
+   * Convert a float16 network's tensors with `shader-f16` where the device has it (default true);
+   * false uses the packed `pack2x16float` kernels every adapter has (tested both ways).
+   */
+  shaderF16?: boolean;
 }
 
 /**
@@ -432,6 +499,7 @@ export async function createWebGpuBackend(
       return new WebGpuRun(
         spec as RunSpec & { source: { kind: "model" } },
         device,
+        options,
       );
     },
   };

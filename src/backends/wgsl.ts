@@ -101,8 +101,25 @@ fn gaussian(e: u32, step: u32, stream: u32, key: vec2<u32>) -> f32 {
 }
 `;
 
-/** The `prepare` kernel. */
-export const PREPARE_WGSL = /* wgsl */ `
+/**
+ * How a float16 network's tensors are read and written: `"f16"` with the adapter's `shader-f16`
+ * feature (`array<f16>`), `"packed"` without it (pairs of halves in `array<u32>`, converted with
+ * the core built-ins `pack2x16float` / `unpack2x16float`). float32 networks use `"f32"`.
+ */
+export type NetElement = "f32" | "f16" | "packed";
+
+const NET_OUT_DECL: Record<NetElement, string> = {
+  f32: "@group(0) @binding(2) var<storage, read> net_out: array<f32>;\nfn out_at(i: u32) -> f32 { return net_out[i]; }",
+  f16:
+    "@group(0) @binding(2) var<storage, read> net_out: array<f16>;\nfn out_at(i: u32) -> f32 { return f32(net_out[i]); }",
+  packed: "@group(0) @binding(2) var<storage, read> net_out: array<u32>;\n" +
+    "fn out_at(i: u32) -> f32 { return unpack2x16float(net_out[i >> 1u])[i & 1u]; }",
+};
+
+/** The `prepare` kernel for a network output of element type `el`. */
+export function prepareWgsl(el: NetElement): string {
+  return /* wgsl */ `
+${el === "f16" ? "enable f16;" : ""}
 struct Params {
   n: u32,
   guided: u32,
@@ -123,7 +140,7 @@ struct Flag {
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> xin: array<f32>;
-@group(0) @binding(2) var<storage, read> net_out: array<f32>;
+${NET_OUT_DECL[el]}
 @group(0) @binding(3) var<storage, read_write> arena: array<f32>;
 @group(0) @binding(4) var<storage, read_write> flag: Flag;
 
@@ -137,11 +154,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (e >= params.n) {
     return;
   }
-  let oc = net_out[e];
+  let oc = out_at(e);
   var bad = non_finite(oc);
   var v = params.p * xin[e] + params.qc * oc;
   if (params.guided != 0u) {
-    let ou = net_out[e + params.n];
+    let ou = out_at(e + params.n);
     bad = bad || non_finite(ou);
     v = v + params.qu * ou;
   }
@@ -152,6 +169,51 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   arena[params.slot * params.n + e] = v;
 }
 `;
+}
+
+/** The `prepare` kernel of a float32 network. */
+export const PREPARE_WGSL: string = prepareWgsl("f32");
+
+/** Byte size of the `feed` uniform block. */
+export const FEED_PARAMS_BYTES = 16;
+
+/**
+ * The `feed` kernel: the network input `scale·x` in the network's element type (float16 networks,
+ * EDM's c_in/α), written from the x register into a buffer that is fed to onnxruntime. The packed
+ * variant writes one u32 (two halves) per invocation, so its `n` counts words.
+ */
+export function feedWgsl(el: NetElement): string {
+  const body = el === "packed"
+    ? `let i = 2u * e;
+  var hi = 0.0;
+  if (i + 1u < params.count) {
+    hi = params.scale * xin[i + 1u];
+  }
+  net_in[e] = pack2x16float(vec2<f32>(params.scale * xin[i], hi));`
+    : `net_in[e] = ${el === "f16" ? "f16" : ""}(params.scale * xin[e]);`;
+  return /* wgsl */ `
+${el === "f16" ? "enable f16;" : ""}
+struct Params {
+  n: u32,
+  count: u32,
+  scale: f32,
+  row: u32,
+}
+
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> xin: array<f32>;
+@group(0) @binding(2) var<storage, read_write> net_in: array<${el === "packed" ? "u32" : el}>;
+
+@compute @workgroup_size(${WORKGROUP})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let e = gid.x + gid.y * params.row;
+  if (e >= params.n) {
+    return;
+  }
+  ${body}
+}
+`;
+}
 
 /** The `combine` kernel. */
 export const COMBINE_WGSL = /* wgsl */ `

@@ -26,7 +26,7 @@ export interface GraphInfo {
   outputs: GraphValue[];
 }
 
-const ELEM: Record<string, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
+const ELEM: Record<string, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float16: 10, float64: 11 };
 const ELEM_NAME: Record<number, string> = {
   1: "float32",
   2: "uint8",
@@ -206,7 +206,16 @@ export function checkManifestAgainstGraph(m: ModelManifest, bytes: Uint8Array): 
   const input = (n: string) => g.inputs.find((i) => i.name === n);
   check(input(m.inputs.x), m.inputs.x, "inputs.x", "input", m.dtype, "dtype", m.sampleShape, "sampleShape");
   // t is [batch] (some exports give it a shape of [batch, 1] or none: only the type is checked)
-  check(input(m.inputs.t), m.inputs.t, "inputs.t", "input", m.dtype, "dtype", undefined, "inputs.t");
+  check(
+    input(m.inputs.t),
+    m.inputs.t,
+    "inputs.t",
+    "input",
+    m.time.dtype,
+    m.time.dtype === m.dtype ? "dtype" : "time.dtype",
+    undefined,
+    "inputs.t",
+  );
   m.extraInputs.forEach((e, i) => {
     check(
       input(e.name),

@@ -9,12 +9,35 @@ import { describe, ModelError } from "../errors.ts";
 import type { SdeName, SdeSpec } from "../plan/types.ts";
 import type { DiffusersSettings, TimestepSpacing } from "../plan/diffusers.ts";
 
-/** What the network's time input holds. */
+/** Element types of the network's time input. */
+export type TimeDtype = "float32" | "float16" | "float64" | "int32" | "int64";
+
+/**
+ * What the network's time input holds, and its element type (integer types receive the value
+ * rounded to the nearest integer, ties to even).
+ */
 export type TimeSpec =
-  | { kind: "continuous"; scale: number }
-  | { kind: "index" }
-  | { kind: "sigma" }
-  | { kind: "rho" };
+  & (
+    | { kind: "continuous"; scale: number }
+    | { kind: "index" }
+    | { kind: "sigma" }
+    | { kind: "rho" }
+    | { kind: "edm" }
+  )
+  & { dtype?: TimeDtype };
+
+/** Element types of x and the output at the network boundary. */
+export type NetworkDtype = "float32" | "float16" | "float64";
+
+/**
+ * Preconditioning of a raw denoiser (Karras et al. 2022, "EDM"): the network F sees c_in·x and
+ * c_noise, and D = c_skip·x + c_out·F is the data prediction.
+ */
+export interface Precondition {
+  kind: "edm";
+  /** σ_data of the training data (default 0.5). */
+  sigmaData: number;
+}
 
 /** What the network predicts. */
 export type PredictionType = "eps" | "x0" | "v" | "score";
@@ -22,6 +45,7 @@ export type PredictionType = "eps" | "x0" | "v" | "score";
 /** Tensor element types of extra (conditioning) inputs. */
 export type ExtraInputDtype =
   | "float32"
+  | "float16"
   | "float64"
   | "int32"
   | "int64"
@@ -41,8 +65,8 @@ export interface ExtraInput {
 
 /** A validated manifest (defaults filled in). Unknown keys are kept in `extra`. */
 export interface ModelManifest {
-  /** Format tag. */
-  format: "deis-model/1";
+  /** Format tag (version 1 manifests load unchanged). */
+  format: "deis-model/1" | "deis-model/2";
   /** The model's name (default: where the manifest came from, e.g. its path). */
   name: string;
   /** The ONNX file, relative to the manifest (default `"model.onnx"`). */
@@ -53,14 +77,19 @@ export interface ModelManifest {
   tStart: number;
   /** The default ε of sampling (default 1e-3; 1/N for vp-discrete). */
   tEnd: number;
-  /** What the network's time input holds (default `{ kind: "continuous", scale: 1 }`). */
-  time: TimeSpec;
-  /** What the network predicts (default `"eps"`); the sampler converts it to ε. */
+  /** What the network's time input holds (default `{ kind: "continuous", scale: 1 }`), its dtype filled in. */
+  time: TimeSpec & { dtype: TimeDtype };
+  /** What the network predicts (default `"eps"`; `"x0"` with a precondition); the sampler converts it to ε. */
   prediction: PredictionType;
+  /** Preconditioning of a raw denoiser, applied around the network. */
+  precondition?: Precondition;
   /** Shape of one sample, without the batch dimension. */
   sampleShape: number[];
-  /** Tensor type of x, t and the output (default `"float32"`). */
-  dtype: "float32" | "float64";
+  /**
+   * Tensor type of x, a float time input and the output at the network boundary (default
+   * `"float32"`). The sampler's registers are float32 for float32 and float16 networks.
+   */
+  dtype: NetworkDtype;
   /** Input names: `x` is `[batch, ...sampleShape]`, `t` is `[batch]` (defaults `"x"`, `"t"`). */
   inputs: { x: string; t: string };
   /** Output name, `[batch, ...sampleShape]` (default `"eps"`). */
@@ -101,11 +130,13 @@ const KNOWN_KEYS = new Set([
   "extraInputs",
   "dataRange",
   "scheduler",
+  "precondition",
 ]);
 
 /** The values an extra input's dtype can hold exactly (used for `null` and conditioning values). */
 export const DTYPE_RANGE: Record<ExtraInputDtype, { ok: (v: number) => boolean; allowed: string }> = {
   float32: { ok: (v) => Math.abs(v) <= 3.4028234663852886e38, allowed: "a finite float32 (|v| ≤ 3.4e38)" },
+  float16: { ok: (v) => Math.abs(v) <= 65504, allowed: "a finite float16 (|v| ≤ 65504)" },
   float64: { ok: (v) => Number.isFinite(v), allowed: "a finite number" },
   int32: { ok: (v) => Number.isInteger(v) && v >= -(2 ** 31) && v < 2 ** 31, allowed: "an int32 integer" },
   int64: { ok: (v) => Number.isSafeInteger(v), allowed: "a safe integer (|v| < 2^53) for int64" },
@@ -168,9 +199,13 @@ export function validateManifest(
   const str = (field: string, v: unknown): string =>
     typeof v === "string" && v.length > 0 ? v : bad(field, "a non-empty string", v);
 
-  if (raw.format !== undefined && raw.format !== "deis-model/1") {
-    bad("format", '"deis-model/1"', raw.format);
+  if (raw.format !== undefined && raw.format !== "deis-model/1" && raw.format !== "deis-model/2") {
+    bad("format", '"deis-model/1" or "deis-model/2"', raw.format);
   }
+  const v2 = raw.format === "deis-model/2";
+  const onlyV2 = (field: string, value: unknown) => {
+    if (!v2) bad(field, 'absent unless "format" is "deis-model/2"', value);
+  };
   if (raw.name !== undefined) str("name", raw.name);
   const onnx = raw.onnx === undefined ? "model.onnx" : str("onnx", raw.onnx);
 
@@ -248,12 +283,40 @@ export function validateManifest(
   );
   if (!(tEnd >= 0 && tEnd < tStart)) bad("tEnd", "in [0, tStart)", tEnd);
 
+  const dtype = raw.dtype ?? "float32";
+  if (dtype !== "float32" && dtype !== "float64" && dtype !== "float16") {
+    bad(
+      "dtype",
+      v2 ? '"float32", "float16" or "float64"' : '"float32" or "float64" (float16 needs "format": "deis-model/2")',
+      dtype,
+    );
+  }
+  if (dtype === "float16") onlyV2("dtype", dtype);
+
+  let precondition: Precondition | undefined;
+  if (raw.precondition !== undefined) {
+    onlyV2("precondition", raw.precondition);
+    if (!isObject(raw.precondition)) bad("precondition", '{"kind": "edm", "sigmaData": 0.5}', raw.precondition);
+    const pc = raw.precondition as Record<string, unknown>;
+    if (pc.kind !== "edm") bad("precondition.kind", '"edm"', pc.kind);
+    const sigmaData = pc.sigmaData === undefined ? 0.5 : finite("precondition.sigmaData", pc.sigmaData);
+    if (!(sigmaData > 0)) bad("precondition.sigmaData", "a positive number", sigmaData);
+    if (raw.prediction !== undefined) {
+      bad("prediction", "absent with a precondition (the preconditioned denoiser predicts x0)", raw.prediction);
+    }
+    precondition = { kind: "edm", sigmaData };
+  }
+
   // time
   let time: TimeSpec;
-  if (raw.time === undefined) time = scheduler ? { kind: "index" } : { kind: "continuous", scale: 1 };
-  else {
+  if (raw.time === undefined) {
+    time = precondition ? { kind: "edm" } : scheduler ? { kind: "index" } : { kind: "continuous", scale: 1 };
+  } else {
     if (!isObject(raw.time)) bad("time", "an object with a kind", raw.time);
     const t = raw.time as Record<string, unknown>;
+    if (precondition && t.kind !== "edm") {
+      bad("time.kind", '"edm" with a precondition (the network takes c_noise = ¼·ln σ)', t.kind);
+    }
     switch (t.kind) {
       case "continuous": {
         const scale = t.scale === undefined ? 1 : finite("time.scale", t.scale);
@@ -271,13 +334,25 @@ export function validateManifest(
       case "rho":
         time = { kind: t.kind };
         break;
+      case "edm":
+        if (!precondition) bad("time.kind", '"edm" only with a precondition', t.kind);
+        time = { kind: "edm" };
+        break;
       default:
-        bad("time.kind", '"continuous", "index", "sigma" or "rho"', t.kind);
+        bad("time.kind", '"continuous", "index", "sigma", "rho" or "edm"', t.kind);
         throw new Error("unreachable");
     }
+    if (t.dtype !== undefined) {
+      onlyV2("time.dtype", t.dtype);
+      if (!["float32", "float16", "float64", "int32", "int64"].includes(t.dtype as string)) {
+        bad("time.dtype", '"float32", "float16", "float64", "int32" or "int64"', t.dtype);
+      }
+      time.dtype = t.dtype as TimeDtype;
+    }
   }
+  const timeFull = { ...time, dtype: time.dtype ?? (dtype as TimeDtype) };
 
-  const prediction = (raw.prediction ?? scheduler?.prediction ?? "eps") as PredictionType;
+  const prediction = (raw.prediction ?? (precondition ? "x0" : scheduler?.prediction ?? "eps")) as PredictionType;
   if (!["eps", "x0", "v", "score"].includes(prediction)) {
     bad("prediction", '"eps", "x0", "v" or "score"', prediction);
   }
@@ -292,11 +367,6 @@ export function validateManifest(
   const sampleShape = (raw.sampleShape as unknown[]).map((d, i) =>
     Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`sampleShape[${i}]`, "a positive integer", d)
   );
-
-  const dtype = raw.dtype ?? "float32";
-  if (dtype !== "float32" && dtype !== "float64") {
-    bad("dtype", '"float32" or "float64"', dtype);
-  }
 
   const inputsRaw = raw.inputs ?? {};
   if (!isObject(inputsRaw)) {
@@ -329,14 +399,15 @@ export function validateManifest(
       seen.add(nm);
       const dt = o.dtype ?? "float32";
       if (
-        !["float32", "float64", "int32", "int64", "bool"].includes(dt as string)
+        !["float32", "float16", "float64", "int32", "int64", "bool"].includes(dt as string)
       ) {
         bad(
           `${f}.dtype`,
-          '"float32", "float64", "int32", "int64" or "bool"',
+          '"float32", "float16", "float64", "int32", "int64" or "bool"',
           dt,
         );
       }
+      if (dt === "float16") onlyV2(`${f}.dtype`, dt);
       const shp = o.shape ?? [];
       if (!Array.isArray(shp)) {
         bad(`${f}.shape`, "an array of positive integers", shp);
@@ -372,16 +443,17 @@ export function validateManifest(
   }
 
   return {
-    format: "deis-model/1",
+    format: v2 ? "deis-model/2" : "deis-model/1",
     name,
     onnx,
     sde: sdeFull,
     tStart,
     tEnd,
-    time,
+    time: timeFull,
     prediction,
+    ...(precondition ? { precondition } : {}),
     sampleShape,
-    dtype: dtype as "float32" | "float64",
+    dtype: dtype as NetworkDtype,
     inputs,
     output,
     extraInputs,

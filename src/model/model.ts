@@ -16,7 +16,7 @@ import {
 } from "../runtime/ort.ts";
 import { intraOpThreads, markRuntimeStarted } from "../runtime/settings.ts";
 import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
-import { dataMap, type EpsMap, epsMap, type EvalPoint, timeInput } from "./convert.ts";
+import { dataMap, type EpsMap, epsMap, type EvalPoint, inputScale, timeInput } from "./convert.ts";
 import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
 import { MAX_GUIDANCE_SCALE } from "../limits.ts";
 
@@ -44,7 +44,7 @@ export interface ModelSessionOptions {
   sessionOptions?: OrtSessionOptions;
 }
 
-type OrtTensorType = "float32" | "float64" | "int32" | "int64" | "bool";
+type OrtTensorType = "float32" | "float16" | "float64" | "int32" | "int64" | "bool";
 
 function tensorOf(
   ort: Ort,
@@ -58,6 +58,12 @@ function tensorOf(
       return new ort.Tensor(
         "float32",
         Float32Array.from(data as ArrayLike<number>, Number),
+        dims,
+      );
+    case "float16":
+      return new ort.Tensor(
+        "float16",
+        Float16Array.from(data as ArrayLike<number>, Number) as unknown as Uint16Array,
         dims,
       );
     case "float64":
@@ -136,9 +142,22 @@ export class Model {
     return this.manifest.sampleShape.reduce((a, b) => a * b, 1);
   }
 
-  /** Tensor type of x, t and the output. */
+  /**
+   * Element type of the sampler's registers and of the samples: float64 for a float64 network,
+   * float32 otherwise (a float16 network converts at its boundary only).
+   */
   get dtype(): "float32" | "float64" {
+    return this.manifest.dtype === "float64" ? "float64" : "float32";
+  }
+
+  /** Element type of x and the output at the network boundary (the manifest's `dtype`). */
+  get networkDtype(): "float32" | "float16" | "float64" {
     return this.manifest.dtype;
+  }
+
+  /** The factor x is multiplied by before it is fed to the network at `point` (EDM's c_in/α, else 1). */
+  inputScale(point: EvalPoint): number {
+    return inputScale(this.manifest, point);
   }
 
   /** Whether {@link dispose} was called. */
@@ -189,7 +208,7 @@ export class Model {
   }
 
   async #create(kind: SessionKind): Promise<OrtSession> {
-    if (kind === "webgpu" && this.dtype !== "float32") {
+    if (kind === "webgpu" && this.networkDtype === "float64") {
       throw new ConfigError(
         "backend",
         '"wasm" for a float64 model (WebGPU has no float64)',
@@ -288,9 +307,9 @@ export class Model {
         this.manifest.output,
       );
     }
-    if (out.type !== this.dtype) {
+    if (out.type !== this.networkDtype) {
       throw this.#error(
-        `output '${this.manifest.output}' has type ${out.type} ${where}; expected ${this.dtype}`,
+        `output '${this.manifest.output}' has type ${out.type} ${where}; expected ${this.networkDtype}`,
         this.manifest.output,
       );
     }

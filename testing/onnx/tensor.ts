@@ -28,7 +28,7 @@ export function tensorRawData(t: TensorSpec): Uint8Array {
       `tensor ${t.name}: ${t.data.length} values for dims [${t.dims.join(", ")}]`,
     );
   }
-  const bytes = new Uint8Array(n * (t.type === "float" ? 4 : 8));
+  const bytes = new Uint8Array(n * (t.type === "float" ? 4 : t.type === "float16" ? 2 : 8));
   const dv = new DataView(bytes.buffer);
   for (let i = 0; i < n; i++) {
     const v = t.data[i];
@@ -38,6 +38,9 @@ export function tensorRawData(t: TensorSpec): Uint8Array {
         break;
       case "double":
         dv.setFloat64(i * 8, Number(v), true);
+        break;
+      case "float16":
+        dv.setFloat16(i * 2, Number(v), true);
         break;
       case "int64": {
         if (typeof v === "number" && !Number.isSafeInteger(v)) {
