@@ -42,8 +42,11 @@ export {
   Model,
   type ModelManifest,
   type ModelSessionOptions,
+  type NetworkDtype,
+  type Precondition,
   type PredictionType,
   type SessionKind,
+  type TimeDtype,
   type TimeSpec,
   validateManifest,
 } from "./src/model/mod.ts";

@@ -34,6 +34,7 @@ export type NetworkDtype = "float32" | "float16" | "float64";
  * c_noise, and D = c_skip·x + c_out·F is the data prediction.
  */
 export interface Precondition {
+  /** The preconditioning (only EDM is defined). */
   kind: "edm";
   /** σ_data of the training data (default 0.5). */
   sigmaData: number;

@@ -18,8 +18,21 @@ export {
   type ExtraInput,
   type ExtraInputDtype,
   type ModelManifest,
+  type NetworkDtype,
+  type Precondition,
   type PredictionType,
+  type TimeDtype,
   type TimeSpec,
   validateManifest,
 } from "./manifest.ts";
-export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "./convert.ts";
+export {
+  dataMap,
+  edmCoefficients,
+  type EpsMap,
+  epsMap,
+  type EvalPoint,
+  inputScale,
+  predictionToEps,
+  roundHalfEven,
+  timeInput,
+} from "./convert.ts";
