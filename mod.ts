@@ -7,6 +7,8 @@
  *   every backend runs unchanged.
  * - Sampling: {@link sample} runs an ONNX network (see {@link loadModel}) along a plan on WebGPU
  *   (state stays on the GPU, one readback) or WASM; {@link sampleFunction} runs a JS ε in float64.
+ * - Your own loop: {@link createScheduler} hands you each network evaluation (on Float32Arrays, or
+ *   on GPU buffers on WebGPU) and takes the raw output back, with the same samples as `sample()`.
  *
  * Backend authors find the run contract under `@seed/deis/backend`; table-only users can import
  * `@seed/deis/plan`, which loads no onnxruntime.
@@ -33,6 +35,20 @@ export {
   type SampleResult,
 } from "./src/sampling/mod.ts";
 export {
+  type CpuSchedulerOptions,
+  createScheduler,
+  type GpuSchedulerOptions,
+  type Scheduler,
+  type SchedulerEvaluation,
+  type SchedulerOptions,
+} from "./src/sampling/scheduler.ts";
+export {
+  type InferenceSessionLike,
+  type SessionModel,
+  type SessionTensor,
+  type TensorFactory,
+} from "./src/sampling/session_model.ts";
+export {
   type ConditioningValue,
   type ExtraInput,
   type ExtraInputDtype,
@@ -55,16 +71,26 @@ export {
   type Backend,
   type BackendChoice,
   type BackendName,
+  type CombineSpec,
   configureRuntime,
   createBackend,
   type EpsFunction,
+  type EpsSource,
+  type Evaluation,
   type GpuBufferStats,
   gpuBufferStats,
+  type GpuNetworkFunction,
+  type GpuNetworkOutput,
   type GpuRunStats,
   type NetworkFunction,
+  type Run,
+  type RunSpec,
   type RuntimeSettings,
   type RunTimings,
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
 export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";
+// Types the public API above refers to (a model's sessions and tensors, the backend contract).
+export type { EpsMap, EvalPoint } from "./src/model/convert.ts";
+export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/runtime/ort.ts";
 export { ortWasmBinary, ortWasmBinaryPath, ortWasmBinaryUrl } from "./src/runtime/wasm_binary.ts";

@@ -228,3 +228,32 @@ export class GpuError extends DeisError {
     this.name = "GpuError";
   }
 }
+
+/**
+ * An object was used in a state that does not allow the call: a scheduler stepped after its last
+ * evaluation, stepped again before the previous step settled, answered for another evaluation than
+ * the one it waits for, or read before it finished.
+ *
+ * @example
+ * ```ts
+ * import { createScheduler, makePlan, StateError } from "@seed/deis";
+ * const s = await createScheduler({ plan: makePlan({ steps: 2 }), sampleShape: [2] });
+ * try {
+ *   s.result(); // two evaluations are still due
+ * } catch (e) {
+ *   if (e instanceof StateError) console.log(e.operation, e.message);
+ * } finally {
+ *   s.dispose();
+ * }
+ * ```
+ */
+export class StateError extends DeisError {
+  /** The call that was refused, e.g. `"step"` or `"result"`. */
+  readonly operation: string;
+  /** Creates the error for `operation`. */
+  constructor(operation: string, message: string) {
+    super(`${operation}: ${message}`);
+    this.name = "StateError";
+    this.operation = operation;
+  }
+}

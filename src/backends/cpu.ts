@@ -135,6 +135,9 @@ class CpuRun implements Run {
       }
       return;
     }
+    if (src.kind === "gpu-network") {
+      throw new ConfigError("backend", '"webgpu" for a network on GPU buffers', this.backend);
+    }
     const model = src.model;
     const m = model.manifest;
     const batch = this.#groups * this.#n;
@@ -281,6 +284,9 @@ export function createCpuBackend(): Backend {
             "cpu",
           ),
         );
+      }
+      if (spec.source.kind === "gpu-network") {
+        return Promise.reject(new ConfigError("backend", '"webgpu" for a network on GPU buffers', "cpu"));
       }
       return Promise.resolve(new CpuRun("cpu", spec));
     },

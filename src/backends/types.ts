@@ -43,6 +43,30 @@ export type NetworkFunction = (
   point: Evaluation,
 ) => ArrayLike<number> | Promise<ArrayLike<number>>;
 
+/**
+ * A network output that lives on the GPU: a `GPUBuffer` holding at least n·D float32 values
+ * (row-major, like x), or an onnxruntime tensor located there (`location: "gpu-buffer"`, e.g. a
+ * session output with `preferredOutputLocation: "gpu-buffer"`, or `Tensor.fromGpuBuffer`). A tensor
+ * is disposed once its values are queued for conversion; a bare buffer stays the caller's.
+ */
+export type GpuNetworkOutput = GPUBuffer | {
+  /** The GPUBuffer holding the values (typed loosely, as onnxruntime's tensors declare it). */
+  readonly gpuBuffer: object;
+  /** The tensor's dims (checked against `[n, ...sampleShape]` when given). */
+  readonly dims?: readonly number[];
+  /** The element type (must be `"float32"` when given). */
+  readonly type?: string;
+  /** Releases the tensor (called by the run once the values are queued). */
+  dispose?(): void;
+};
+
+/**
+ * Your own network on the GPU: `x` is the run's register holding the batch (n·D float32 values,
+ * row-major; read it, never write it), `point` where it is evaluated; returns its raw output on the
+ * same GPUDevice.
+ */
+export type GpuNetworkFunction = (x: GPUBuffer, point: Evaluation) => Promise<GpuNetworkOutput>;
+
 /** What produces ε. */
 export type EpsSource =
   | {
@@ -60,6 +84,15 @@ export type EpsSource =
   | {
     kind: "network";
     fn: NetworkFunction;
+    sampleShape: readonly number[];
+    prediction: PredictionType;
+    name?: string;
+  }
+  | {
+    kind: "gpu-network";
+    fn: GpuNetworkFunction;
+    /** The GPUDevice the network's buffers live on (the run's registers are made there). */
+    device: GPUDevice;
     sampleShape: readonly number[];
     prediction: PredictionType;
     name?: string;

@@ -21,7 +21,18 @@ import type { Model } from "../model/model.ts";
 import { GpuBufferSet } from "./gpu_memory.ts";
 import { seedWords } from "./noise.ts";
 import { describeAdapter, type OrtTensor, ortWebGpu as ort, probeAdapter } from "../runtime/ort.ts";
-import type { Backend, CombineSpec, Evaluation, GpuRunStats, Run, RunSpec, RunTimings } from "./types.ts";
+import type {
+  Backend,
+  CombineSpec,
+  EpsSource,
+  Evaluation,
+  GpuNetworkOutput,
+  GpuRunStats,
+  Run,
+  RunSpec,
+  RunTimings,
+} from "./types.ts";
+import { dataMap, type EpsMap, predictionToEps } from "../model/convert.ts";
 import {
   COMBINE_PARAMS_BYTES,
   COMBINE_WGSL,
@@ -117,7 +128,9 @@ class WebGpuRun implements Run {
   readonly dtype = "float32" as const;
   readonly length: number;
   readonly timings: RunTimings = { network: 0, update: 0, readback: 0 };
-  readonly #model: Model;
+  readonly #model?: Model;
+  /** The caller's network on GPU buffers, when the run has no model. */
+  readonly #net?: GpuNetworkSource;
   readonly #device: GPUDevice;
   readonly #pipes: Pipelines;
   readonly #set: GpuBufferSet;
@@ -143,26 +156,34 @@ class WebGpuRun implements Run {
   #scopes = 0;
 
   constructor(
-    spec: RunSpec & { source: { kind: "model" } },
+    spec: RunSpec & { source: { kind: "model" } | GpuNetworkSource },
     device: GPUDevice,
     options: WebGpuBackendOptions,
   ) {
     const src = spec.source;
-    this.#model = src.model;
-    this.#el = netElement(src.model, device, options);
     this.#device = device;
     this.#pipes = pipelines(device);
     this.#n = spec.n;
-    this.length = spec.n * src.model.sampleSize;
-    this.#groups = src.guidance ? 2 : 1;
-    this.#guidanceScale = src.guidance?.scale;
     this.#seed = seedWords(spec.seed);
-    this.#extra = src.model.extraFeeds(
-      "webgpu",
-      spec.n,
-      src.conditioning,
-      src.guidance,
-    );
+    if (src.kind === "gpu-network") {
+      this.#net = src;
+      this.length = spec.n * src.sampleShape.reduce((a, b) => a * b, 1);
+      this.#groups = 1;
+      this.#extra = {};
+      this.#el = "f32";
+    } else {
+      this.#model = src.model;
+      this.#el = netElement(src.model, device, options);
+      this.length = spec.n * src.model.sampleSize;
+      this.#groups = src.guidance ? 2 : 1;
+      this.#guidanceScale = src.guidance?.scale;
+      this.#extra = src.model.extraFeeds(
+        "webgpu",
+        spec.n,
+        src.conditioning,
+        src.guidance,
+      );
+    }
     device.pushErrorScope("out-of-memory");
     device.pushErrorScope("validation");
     this.#scopes = 2;
@@ -262,7 +283,7 @@ class WebGpuRun implements Run {
    * unscaled, else the `feed` kernel's output (scale·x in the network's element type).
    */
   #input(x: number, scale: number): OrtTensor {
-    const m = this.#model.manifest;
+    const m = this.#model!.manifest;
     const count = this.#groups * this.length;
     const dims = [this.#groups * this.#n, ...m.sampleShape];
     if (this.#el === "f32" && scale === 1) {
@@ -305,7 +326,8 @@ class WebGpuRun implements Run {
 
   async evaluate(eps: number, x: number, ev: Evaluation): Promise<void> {
     this.#check();
-    const model = this.#model;
+    if (this.#net) return await this.#evaluateNetwork(this.#net, eps, x, ev);
+    const model = this.#model!;
     const batch = this.#groups * this.#n;
     const m = model.manifest;
     this.#evals[ev.index] = ev;
@@ -328,25 +350,49 @@ class WebGpuRun implements Run {
           m.output,
         );
       }
-      const map = model.valueMap(ev, this.#guidanceScale);
-      const buf = new ArrayBuffer(PREPARE_PARAMS_BYTES);
-      const u = new Uint32Array(buf), f = new Float32Array(buf);
-      u[0] = this.length;
-      u[1] = this.#groups - 1;
-      u[2] = ev.index;
-      u[3] = eps;
-      f[4] = map.p;
-      f[5] = map.qc;
-      f[6] = map.qu;
-      u[7] = this.#row();
-      this.#dispatch(this.#pipes.prepare(this.#el), this.#prepParams, buf, [
-        { binding: 1, resource: { buffer: this.#x[x] } },
-        { binding: 2, resource: { buffer: out.gpuBuffer as GPUBuffer } },
-        { binding: 3, resource: { buffer: this.#arena } },
-        { binding: 4, resource: { buffer: this.#flag } },
-      ]);
+      this.#prepare(eps, x, ev, model.valueMap(ev, this.#guidanceScale), out.gpuBuffer as GPUBuffer);
     } finally {
       out.dispose();
+      this.timings.update += performance.now() - t1;
+    }
+  }
+
+  /** `ε[eps] ← map(x[x], out)` on the GPU, flagging non-finite outputs (the `prepare` kernel). */
+  #prepare(eps: number, x: number, ev: Evaluation, map: EpsMap, out: GPUBuffer): void {
+    const buf = new ArrayBuffer(PREPARE_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = this.length;
+    u[1] = this.#groups - 1;
+    u[2] = ev.index;
+    u[3] = eps;
+    f[4] = map.p;
+    f[5] = map.qc;
+    f[6] = map.qu;
+    u[7] = this.#row();
+    this.#dispatch(this.#pipes.prepare(this.#el), this.#prepParams, buf, [
+      { binding: 1, resource: { buffer: this.#x[x] } },
+      { binding: 2, resource: { buffer: out } },
+      { binding: 3, resource: { buffer: this.#arena } },
+      { binding: 4, resource: { buffer: this.#flag } },
+    ]);
+  }
+
+  /** The caller's network on our x register; its GPU output is converted like a model's. */
+  async #evaluateNetwork(net: GpuNetworkSource, eps: number, x: number, ev: Evaluation): Promise<void> {
+    this.#evals[ev.index] = ev;
+    const t0 = performance.now();
+    const out = await net.fn(this.#x[x], ev);
+    const t1 = performance.now();
+    this.timings.network += t1 - t0;
+    try {
+      this.#check();
+      const where = `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
+      const buffer = checkGpuOutput(out, [this.#n, ...net.sampleShape], net.name ?? "gpu-network", where);
+      const m = predictionToEps(net.prediction, ev);
+      const map = { p: m.p, qc: m.q, qu: 0 };
+      this.#prepare(eps, x, ev, ev.output === "x0" ? dataMap(map, ev) : map, buffer);
+    } finally {
+      if (!isGpuBuffer(out)) out?.dispose?.();
       this.timings.update += performance.now() - t1;
     }
   }
@@ -433,10 +479,15 @@ class WebGpuRun implements Run {
     await this.#popScopes();
     if (flag[0] !== 0xffffffff) {
       const ev = this.#evals[flag[0]];
-      throw this.#model.nonFiniteError(
-        `at evaluation ${flag[0]}${ev ? ` (step ${ev.step}, t = ${ev.t})` : ""}`,
-        flag[1],
-      );
+      const where = `at evaluation ${flag[0]}${ev ? ` (step ${ev.step}, t = ${ev.t})` : ""}`;
+      if (this.#net) {
+        throw new ModelError(
+          this.#net.name ?? "gpu-network",
+          `returned ${flag[1]} non-finite value(s) (NaN or Inf) ${where}`,
+          "output",
+        );
+      }
+      throw this.#model!.nonFiniteError(where, flag[1]);
     }
     return data;
   }
@@ -447,6 +498,51 @@ class WebGpuRun implements Run {
     this.#set.destroyAll();
     if (this.#scopes > 0) void this.#popScopes().catch(() => {});
   }
+}
+
+type GpuNetworkSource = Extract<EpsSource, { kind: "gpu-network" }>;
+
+function isGpuBuffer(v: unknown): v is GPUBuffer {
+  return typeof GPUBuffer === "function" && v instanceof GPUBuffer;
+}
+
+/**
+ * The buffer of a network's GPU output, once its dims, type and size fit `[n, ...sampleShape]`
+ * float32; a {@link ModelError} naming `output` otherwise (no data is read).
+ */
+export function checkGpuOutput(
+  out: GpuNetworkOutput,
+  dims: readonly number[],
+  name: string,
+  where: string,
+): GPUBuffer {
+  const fail = (what: string): never => {
+    throw new ModelError(name, `${what} ${where}`, "output");
+  };
+  const candidate: unknown = isGpuBuffer(out) ? out : out?.gpuBuffer;
+  if (!isGpuBuffer(candidate)) {
+    return fail(`returned ${out === null ? "null" : typeof out}, not a GPUBuffer or a tensor on the GPU (gpuBuffer)`);
+  }
+  const buffer = candidate;
+  if (!isGpuBuffer(out)) {
+    if (out.type !== undefined && out.type !== "float32") fail(`returned a ${out.type} tensor; expected float32`);
+    const got = out.dims;
+    if (got !== undefined && (got.length !== dims.length || got.some((d, i) => d !== dims[i]))) {
+      fail(`returned a tensor of shape [${got.join(", ")}]; expected [${dims.join(", ")}]`);
+    }
+  }
+  const bytes = dims.reduce((a, b) => a * b, 1) * 4;
+  if (buffer.size < bytes) fail(`returned a buffer of ${buffer.size} bytes; expected at least ${bytes}`);
+  if ((buffer.usage & STORAGE) === 0) fail("returned a buffer without STORAGE usage (the conversion kernel reads it)");
+  return buffer;
+}
+
+/**
+ * A run of the caller's network on GPU buffers (`source.kind === "gpu-network"`) on its own device:
+ * the same registers, kernels and single readback as a model's WebGPU run.
+ */
+export function openGpuNetworkRun(spec: RunSpec & { source: GpuNetworkSource }): Run {
+  return new WebGpuRun(spec, spec.source.device, {});
 }
 
 /** Options of {@link createWebGpuBackend}. */

@@ -344,7 +344,8 @@ export function validateManifest(
         throw new Error("unreachable");
     }
     if (t.dtype !== undefined) {
-      onlyV2("time.dtype", t.dtype);
+      // a validated v1 manifest carries its default time dtype: validating it again must pass
+      if (t.dtype !== dtype) onlyV2("time.dtype", t.dtype);
       if (!["float32", "float16", "float64", "int32", "int64"].includes(t.dtype as string)) {
         bad("time.dtype", '"float32", "float16", "float64", "int32" or "int64"', t.dtype);
       }

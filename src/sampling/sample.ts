@@ -24,6 +24,7 @@ import type {
 import type { PredictionType } from "../model/manifest.ts";
 import { checkPlan } from "../plan/validate.ts";
 import { interpret, type Progress, type RunContext } from "./interpreter.ts";
+import { isSessionModel, type SessionModel, sessionNetwork } from "./session_model.ts";
 
 /** Options shared by {@link sample} and {@link sampleFunction}. */
 export interface CommonSampleOptions {
@@ -50,7 +51,7 @@ export interface SampleOptions extends CommonSampleOptions {
    * or not; Float32Array in, the network's raw output out), which then needs `sampleShape` and
    * `prediction`, and runs on the `cpu` backend with float32 registers.
    */
-  model: Model | NetworkFunction;
+  model: Model | NetworkFunction | SessionModel;
   /** With a network function: the shape of one sample. */
   sampleShape?: readonly number[];
   /** With a network function: what it returns (default `"eps"`). */
@@ -99,7 +100,7 @@ function sameNumber(a: number | undefined, b: number | undefined): boolean {
 }
 
 /** Checks that the plan was made for the model's SDE. */
-export function checkPlanMatchesModel(plan: Plan, model: Model): void {
+export function checkPlanMatchesModel(plan: Plan, model: Pick<Model, "manifest">): void {
   const a = completeSde(plan.sde), b = model.manifest.sde;
   let same = a.name === b.name;
   for (const key of ["betaMin", "betaMax", "sigmaMin", "sigmaMax"] as const) {
@@ -131,7 +132,12 @@ function randomSeed(): number {
   return w[0];
 }
 
-async function drive(
+/**
+ * Opens a run of `source` on `backend`, interprets the plan's program (and the final denoising when
+ * asked), reads the result once and releases the run whatever happens; `sample()`, `sampleFunction()`
+ * and the step-wise scheduler all go through it, so they share seeds, noise and checks.
+ */
+export async function drive(
   backend: Backend,
   source: EpsSource,
   sampleShape: readonly number[],
@@ -148,7 +154,7 @@ async function drive(
     checkFloatRange(
       "init",
       opts.init,
-      source.kind === "model" ? source.model.dtype : source.kind === "network" ? "float32" : "float64",
+      source.kind === "model" ? source.model.dtype : source.kind === "function" ? "float64" : "float32",
     );
   }
   const seed = opts.seed ?? randomSeed();
@@ -204,8 +210,19 @@ async function drive(
 export async function sample(options: SampleOptions): Promise<SampleResult> {
   const { model } = options;
   if (typeof model === "function") return await sampleNetwork(model, options);
+  if (isSessionModel(model)) {
+    for (const key of ["sampleShape", "prediction"] as const) {
+      if (options[key] !== undefined) {
+        throw new ConfigError(key, "absent with a session (its manifest gives it)", options[key]);
+      }
+    }
+    const net = sessionNetwork(model);
+    checkPlanMatchesModel(checkPlan(options.plan), net);
+    const { sampleShape, prediction } = net.manifest;
+    return await sampleNetwork(net.fn, { ...options, sampleShape, prediction });
+  }
   if (!model || typeof model.session !== "function") {
-    throw new ConfigError("model", "a model from loadModel, or a network function", model);
+    throw new ConfigError("model", "a model from loadModel, a network function, or { session, manifest }", model);
   }
   const plan = checkPlan(options.plan);
   checkPlanMatchesModel(plan, model);
@@ -245,7 +262,8 @@ async function sampleNetwork(fn: NetworkFunction, options: SampleOptions): Promi
   return await drive(await createBackend("cpu"), source, shape, plan, options);
 }
 
-function checkSampleShape(shape: unknown): readonly number[] {
+/** A sample shape: a non-empty array of positive integers (a {@link ConfigError} naming `sampleShape` otherwise). */
+export function checkSampleShape(shape: unknown): readonly number[] {
   if (!Array.isArray(shape) || shape.length === 0 || !shape.every((d) => Number.isSafeInteger(d) && d > 0)) {
     throw new ConfigError("sampleShape", "a non-empty array of positive integers", shape);
   }
