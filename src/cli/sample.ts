@@ -38,7 +38,7 @@ const USAGE = `usage: deno task sample --model <dir> [flags]
   --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
   --diffusers-config <scheduler_config.json> (the model's diffusers schedule: grid diffusers, prediction check)
   --timestep-spacing leading|trailing|linspace  --steps-offset <k>
-  --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value
+  --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value[,value…]
   --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
 
 /** What a sampling command asks for, after parsing. */
@@ -50,7 +50,8 @@ export interface SampleCommand {
   backend: "auto" | "webgpu" | "wasm" | "native";
   threads?: number;
   guidance?: number;
-  conditioning?: Record<string, number>;
+  /** `--cond name=value` or `name=v1,v2,…` (one value per sample element, or per sample of the batch). */
+  conditioning?: Record<string, number | number[]>;
   denoiseFinal: boolean;
   init?: string;
   /** A stored plan (JSON) instead of the method flags. */
@@ -183,15 +184,17 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
       config[key] = NUMBER.test(value.trim()) ? Number(value) : value;
     }
   }
-  const conditioning: Record<string, number> = {};
+  const conditioning: Record<string, number | number[]> = {};
   for (const c of (v.cond as string[] | undefined) ?? []) {
     const m = c.match(/^([^=]+)=(.+)$/);
-    if (!m || !NUMBER.test(m[2])) {
+    const values = m?.[2].split(",");
+    if (!m || !values!.every((x) => NUMBER.test(x.trim()))) {
       throw new UsageError(
-        `--cond: must be name=number (got ${JSON.stringify(c)})`,
+        `--cond: must be name=number or name=n1,n2,… (got ${JSON.stringify(c)})`,
       );
     }
-    conditioning[m[1]] = Number(m[2]);
+    if (m[1] in conditioning) throw new UsageError(`--cond: ${m[1]} given twice`);
+    conditioning[m[1]] = values!.length === 1 ? Number(values![0]) : values!.map(Number);
   }
   return {
     model: s("model")!,
