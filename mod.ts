@@ -93,4 +93,4 @@ export { encodePng, type Image, type TileOptions, tileSamples } from "./src/imag
 // Types the public API above refers to (a model's sessions and tensors, the backend contract).
 export type { EpsMap, EvalPoint } from "./src/model/convert.ts";
 export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/runtime/ort.ts";
-export { ortWasmBinary, ortWasmBinaryPath, ortWasmBinaryUrl } from "./src/runtime/wasm_binary.ts";
+export { ortWasmBinary, ortWasmBinaryPath, ortWasmBinaryUrl, ortWebGpuBinaryPath } from "./src/runtime/wasm_binary.ts";

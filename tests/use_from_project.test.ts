@@ -41,3 +41,53 @@ console.log(JSON.stringify({ out, wasm: ortWasmBinaryPath() }));
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("the README's permissions are exactly enough: each backend runs under --no-prompt with only its grants", async () => {
+  const { ortWasmBinaryPath, ortWebGpuBinaryPath } = await import("../src/runtime/wasm_binary.ts");
+  const { probeAdapter } = await import("../src/runtime/ort.ts");
+  const dir = await Deno.makeTempDir();
+  const root = new URL("../", import.meta.url);
+  const models = new URL("models/gmm-2d", root).pathname;
+  try {
+    await Deno.writeTextFile(`${dir}/deno.json`, "{}\n");
+    await Deno.writeTextFile(
+      `${dir}/main.ts`,
+      `import { loadModel, makePlan, sample } from "${new URL("mod.ts", root).href}";
+const model = await loadModel(${JSON.stringify(models)});
+const r = await sample({ model, plan: makePlan({ steps: 6 }), n: 2, seed: 1, backend: Deno.args[0] as "wasm" });
+await model.dispose();
+console.log(r.backend);
+`,
+    );
+    const run = async (backend: string, grants: string[]) => {
+      const res = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", ...grants, "main.ts", backend],
+        cwd: dir,
+        stdout: "piped",
+        stderr: "piped",
+        env: { XDG_RUNTIME_DIR: "/tmp", NO_COLOR: "1" },
+      }).output();
+      return {
+        code: res.code,
+        out: new TextDecoder().decode(res.stdout).trim(),
+        err: new TextDecoder().decode(res.stderr),
+      };
+    };
+    const table: [string, string[]][] = [
+      ["wasm", [`--allow-read=${models},${ortWasmBinaryPath()}`]],
+      ["native", [`--allow-read=${models}`, "--allow-ffi"]],
+    ];
+    if (await probeAdapter()) table.push(["webgpu", [`--allow-read=${models},${ortWebGpuBinaryPath()}`]]);
+    for (const [backend, grants] of table) {
+      const ok = await run(backend, grants);
+      assert.equal(ok.code, 0, `${backend} with ${grants.join(" ")}: ${ok.err}`);
+      assert.equal(ok.out.split("\n").pop(), backend);
+      // and each grant is needed: without the runtime file (or FFI) the run fails with a clear reason
+      const fewer = await run(backend, [`--allow-read=${models}`]);
+      assert.notEqual(fewer.code, 0, `${backend} ran without ${grants.join(" ")}`);
+      assert.match(fewer.err, /read access|--allow-ffi|ffi/i);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -43,3 +43,15 @@ export async function ortWasmBinary(): Promise<Uint8Array> {
   if (url.startsWith("file:")) return await Deno.readFile(ortWasmBinaryPath());
   return new Uint8Array(await (await fetch(url)).arrayBuffer());
 }
+
+/**
+ * The path of the WebAssembly binary of onnxruntime-web's WebGPU build
+ * (`ort-wasm-simd-threaded.asyncify.wasm`, read from the npm cache when the first WebGPU session starts):
+ * the file a Deno program using the `webgpu` backend must be allowed to read.
+ */
+export function ortWebGpuBinaryPath(): string {
+  const u = new URL(import.meta.resolve("npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.asyncify.wasm"));
+  if (u.protocol !== "file:") throw new Error(`onnxruntime-web's WebGPU binary is not a local file here: ${u.href}`);
+  const p = decodeURIComponent(u.pathname);
+  return /^\/[A-Za-z]:\//.test(p) ? p.slice(1) : p;
+}
