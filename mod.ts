@@ -25,6 +25,9 @@ export * from "./src/errors.ts";
 export * from "./src/plan/mod.ts";
 export {
   type CommonSampleOptions,
+  type PipelineOptions,
+  type Preview,
+  type PreviewOptions,
   type Progress,
   sample,
   sampleFunction,
@@ -34,6 +37,8 @@ export {
 } from "./src/sampling/mod.ts";
 export {
   type ConditioningValue,
+  Decoder,
+  type DecoderSpec,
   type ExtraInput,
   type ExtraInputDtype,
   type GuidanceOptions,

@@ -21,7 +21,9 @@ import type { Model } from "../model/model.ts";
 import { GpuBufferSet } from "./gpu_memory.ts";
 import { seedWords } from "./noise.ts";
 import { describeAdapter, type OrtTensor, ortWebGpu as ort, probeAdapter } from "../runtime/ort.ts";
-import type { Backend, CombineSpec, Evaluation, GpuRunStats, Run, RunSpec, RunTimings } from "./types.ts";
+import type { Backend, BlendSpec, CombineSpec, Evaluation, GpuRunStats, Run, RunSpec, RunTimings } from "./types.ts";
+import { pipePipelines } from "./webgpu_pipes.ts";
+import { BLEND_PARAMS_BYTES, SCALE_PARAMS_BYTES } from "./wgsl_pipes.ts";
 import {
   COMBINE_PARAMS_BYTES,
   COMBINE_WGSL,
@@ -102,6 +104,7 @@ class WebGpuRun implements Run {
   readonly #combParams: GPUBuffer;
   readonly #dummy: GPUBuffer;
   readonly #evals: Evaluation[] = [];
+  #known?: { known: GPUBuffer; mask: GPUBuffer; params: GPUBuffer };
   #readbacks = 0;
   #submits = 0;
   #disposed = false;
@@ -377,6 +380,115 @@ class WebGpuRun implements Run {
       );
     }
     return data;
+  }
+
+  /** Copies the first `bytes` of `buf` to the host: one readback, without ending the run. */
+  async #readBuffer(buf: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const staging = this.#set.create("peek", bytes, MAP_READ | COPY_DST);
+    try {
+      const enc = this.#device.createCommandEncoder();
+      enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
+      this.#device.queue.submit([enc.finish()]);
+      this.#submits++;
+      this.#readbacks++;
+      await staging.mapAsync(MAP_MODE_READ);
+      this.#check();
+      const data = new Float32Array(staging.getMappedRange().slice(0, bytes));
+      staging.unmap();
+      return data;
+    } finally {
+      this.#set.destroy(staging);
+    }
+  }
+
+  async peek(slot: number): Promise<Float32Array> {
+    this.#check();
+    const t0 = performance.now();
+    try {
+      return await this.#readBuffer(this.#x[slot], this.length * 4);
+    } finally {
+      this.timings.readback += performance.now() - t0;
+    }
+  }
+
+  setKnown(known: ArrayLike<number>, mask: ArrayLike<number>): void {
+    this.#check();
+    if (!this.#known) {
+      this.#known = {
+        known: this.#set.create("known", this.length * 4, STORAGE | COPY_DST),
+        mask: this.#set.create("mask", this.length * 4, STORAGE | COPY_DST),
+        params: this.#set.create("blend-params", BLEND_PARAMS_BYTES, UNIFORM | COPY_DST),
+      };
+    }
+    this.#device.queue.writeBuffer(this.#known.known, 0, Float32Array.from(known));
+    this.#device.queue.writeBuffer(this.#known.mask, 0, Float32Array.from(mask));
+  }
+
+  blend(spec: BlendSpec): void {
+    this.#check();
+    if (!this.#known) throw new ConfigError("mask", "set (setKnown) before blend", undefined);
+    const t0 = performance.now();
+    const buf = new ArrayBuffer(BLEND_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = this.length;
+    u[1] = this.#groups - 1;
+    u[2] = this.#row();
+    u[3] = spec.sigma !== 0 ? 1 : 0;
+    f[4] = spec.alpha;
+    f[5] = spec.sigma;
+    u[6] = this.#seed[0];
+    u[7] = this.#seed[1];
+    u[8] = spec.noise.stream;
+    u[9] = spec.noise.step;
+    this.#dispatch(pipePipelines(this.#device).blend, this.#known.params, buf, [
+      { binding: 1, resource: { buffer: this.#x[spec.dst] } },
+      { binding: 2, resource: { buffer: this.#known.known } },
+      { binding: 3, resource: { buffer: this.#known.mask } },
+    ]);
+    this.timings.update += performance.now() - t0;
+  }
+
+  /**
+   * The decoder on x register `slot`, GPU to GPU: a kernel writes x/scalingFactor (float32 or
+   * float16) into a buffer the decoder session reads with `Tensor.fromGpuBuffer`; its output comes
+   * back to the host once, through onnxruntime.
+   */
+  async decode(slot: number): Promise<Float32Array> {
+    this.#check();
+    const decoder = this.#model.decoder;
+    if (!decoder) throw new ConfigError("decode", "used only with a model that has a decoder", true);
+    await decoder.session("webgpu");
+    this.#check();
+    const half = decoder.spec.dtype === "float16";
+    const dev = this.#device;
+    dev.pushErrorScope("validation");
+    const input = this.#set.create("decoder-input", this.length * (half ? 2 : 4), STORAGE);
+    const params = this.#set.create("scale-params", SCALE_PARAMS_BYTES, UNIFORM | COPY_DST);
+    try {
+      const buf = new ArrayBuffer(SCALE_PARAMS_BYTES);
+      const u = new Uint32Array(buf), f = new Float32Array(buf);
+      u[0] = this.length;
+      u[1] = this.#row();
+      f[2] = 1 / decoder.spec.scalingFactor;
+      const pipes = pipePipelines(dev);
+      this.#dispatch(half ? pipes.scaleF16 : pipes.scale, params, buf, [
+        { binding: 1, resource: { buffer: this.#x[slot] } },
+        { binding: 2, resource: { buffer: input } },
+      ]);
+      const tensor = ort.Tensor.fromGpuBuffer(input, {
+        dataType: half ? "float16" : "float32",
+        dims: [this.#n, ...this.#model.sampleShape],
+      });
+      const t0 = performance.now();
+      const out = await decoder.run("webgpu", tensor, this.#n);
+      this.timings.readback += performance.now() - t0;
+      return out;
+    } finally {
+      this.#set.destroy(input);
+      this.#set.destroy(params);
+      const err = await dev.popErrorScope().catch(() => null);
+      if (err) throw new GpuError(`WebGPU error while decoding: ${err.message}`);
+    }
   }
 
   dispose(): void {

@@ -8,6 +8,7 @@
 import { describe, ModelError } from "../errors.ts";
 import type { SdeName, SdeSpec } from "../plan/types.ts";
 import type { DiffusersSettings, TimestepSpacing } from "../plan/diffusers.ts";
+import { type DecoderSpec, validateDecoder } from "./decoder.ts";
 
 /** What the network's time input holds. */
 export type TimeSpec =
@@ -76,6 +77,8 @@ export interface ModelManifest {
    * the model default to its `diffusers` grid.
    */
   scheduler?: { file: string; timestepSpacing: TimestepSpacing; stepsOffset: number };
+  /** The decoder stage applied to the final latents (see src/model/decoder.ts). */
+  decoder?: DecoderSpec;
 }
 
 const SDE_DEFAULTS: Record<SdeName, Partial<SdeSpec>> = {
@@ -101,6 +104,7 @@ const KNOWN_KEYS = new Set([
   "extraInputs",
   "dataRange",
   "scheduler",
+  "decoder",
 ]);
 
 /** The values an extra input's dtype can hold exactly (used for `null` and conditioning values). */
@@ -388,5 +392,6 @@ export function validateManifest(
     dataRange,
     extra,
     ...(schedulerInfo ? { scheduler: schedulerInfo } : {}),
+    ...(raw.decoder !== undefined ? { decoder: validateDecoder(raw.decoder, name) } : {}),
   };
 }

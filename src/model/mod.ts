@@ -23,3 +23,4 @@ export {
   validateManifest,
 } from "./manifest.ts";
 export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "./convert.ts";
+export { Decoder, type DecoderSpec, validateDecoder } from "./decoder.ts";
