@@ -464,6 +464,8 @@ class WebGpuRun implements Run {
     dev.pushErrorScope("validation");
     const input = this.#set.create("decoder-input", this.length * (half ? 2 : 4), STORAGE);
     const params = this.#set.create("scale-params", SCALE_PARAMS_BYTES, UNIFORM | COPY_DST);
+    let out: Float32Array | undefined;
+    let failure: unknown;
     try {
       const buf = new ArrayBuffer(SCALE_PARAMS_BYTES);
       const u = new Uint32Array(buf), f = new Float32Array(buf);
@@ -480,15 +482,17 @@ class WebGpuRun implements Run {
         dims: [this.#n, ...this.#model.sampleShape],
       });
       const t0 = performance.now();
-      const out = await decoder.run("webgpu", tensor, this.#n);
+      out = await decoder.run("webgpu", tensor, this.#n);
       this.timings.readback += performance.now() - t0;
-      return out;
-    } finally {
-      this.#set.destroy(input);
-      this.#set.destroy(params);
-      const err = await dev.popErrorScope().catch(() => null);
-      if (err) throw new GpuError(`WebGPU error while decoding: ${err.message}`);
+    } catch (e) {
+      failure = e;
     }
+    this.#set.destroy(input);
+    this.#set.destroy(params);
+    const err = await dev.popErrorScope().catch(() => null);
+    if (failure !== undefined) throw failure;
+    if (err) throw new GpuError(`WebGPU error while decoding: ${err.message}`);
+    return out!;
   }
 
   dispose(): void {

@@ -25,7 +25,11 @@ export function pipePipelines(device: GPUDevice): PipePipelines {
         layout: "auto",
         compute: { module: device.createShaderModule({ label: `deis:${label}`, code }), entryPoint: "main" },
       });
-    p = { blend: make(BLEND_WGSL, "blend"), scale: make(SCALE_WGSL, "scale"), scaleF16: make(SCALE_F16_WGSL, "scale-f16") };
+    p = {
+      blend: make(BLEND_WGSL, "blend"),
+      scale: make(SCALE_WGSL, "scale"),
+      scaleF16: make(SCALE_F16_WGSL, "scale-f16"),
+    };
     cache.set(device, p);
   }
   return p;

@@ -59,15 +59,21 @@ export function validateDecoder(raw: unknown, name: string): DecoderSpec {
     return typeof v === "string" && v.length > 0 ? v : bad(`decoder.${k}`, "a non-empty string", v);
   };
   const onnx = str("onnx");
-  if (!isConfinedPath(onnx)) bad("decoder.onnx", "a file inside the model directory (a relative path without ..)", onnx);
+  if (!isConfinedPath(onnx)) {
+    bad("decoder.onnx", "a file inside the model directory (a relative path without ..)", onnx);
+  }
   const scalingFactor = r.scalingFactor ?? 1;
   if (typeof scalingFactor !== "number" || !Number.isFinite(scalingFactor) || !(scalingFactor > 0)) {
     bad("decoder.scalingFactor", "a finite positive number", scalingFactor);
   }
   const shape = r.outputShape;
-  if (!Array.isArray(shape) || shape.length === 0) bad("decoder.outputShape", "a non-empty array of positive integers", shape);
+  if (!Array.isArray(shape) || shape.length === 0) {
+    bad("decoder.outputShape", "a non-empty array of positive integers", shape);
+  }
   const outputShape = (shape as unknown[]).map((d, i) =>
-    Number.isSafeInteger(d) && (d as number) > 0 ? d as number : bad(`decoder.outputShape[${i}]`, "a positive integer", d)
+    Number.isSafeInteger(d) && (d as number) > 0
+      ? d as number
+      : bad(`decoder.outputShape[${i}]`, "a positive integer", d)
   );
   if (outputShape.reduce((a, b) => a * b, 1) > MAX_DECODED_ELEMENTS) {
     bad("decoder.outputShape", `at most ${MAX_DECODED_ELEMENTS} elements per sample`, shape);

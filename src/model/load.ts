@@ -95,7 +95,11 @@ function attachDecoder(model: Model, bytes: Uint8Array | undefined): void {
   const spec = model.manifest.decoder;
   if (!spec) return;
   if (!bytes) {
-    throw new ModelError(model.name, "names a decoder whose ONNX bytes were not given (options.decoderBytes)", "decoder");
+    throw new ModelError(
+      model.name,
+      "names a decoder whose ONNX bytes were not given (options.decoderBytes)",
+      "decoder",
+    );
   }
   checkDecoderAgainstGraph(spec, bytes, model.name, model.sampleShape);
   model.decoder = new Decoder(spec, bytes, model.name, model.sampleShape);
@@ -287,7 +291,11 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
   const decoderBytes = manifest.decoder &&
     await responseCapped(
       manifest.name,
-      await get(confinedUrl(manifest.name, manifest.decoder.onnx, manifestUrl, "decoder.onnx"), "decoder.onnx", manifest.name),
+      await get(
+        confinedUrl(manifest.name, manifest.decoder.onnx, manifestUrl, "decoder.onnx"),
+        "decoder.onnx",
+        manifest.name,
+      ),
       options.maxOnnxBytes ?? MAX_ONNX_BYTES,
       "decoder.onnx",
     );

@@ -76,7 +76,12 @@ async function takePreview(ctx: RunContext, op: Extract<Op, { op: "eval" }>): Pr
   if (op.out === "x0") ctx.run.combine({ dst: pv.scratch, a: 0, terms: [{ slot: v, coef: 1 }] });
   else {
     const alpha = Math.sqrt(op.alphaBar);
-    ctx.run.combine({ dst: pv.scratch, a: 0, src: { slot: slot(op.src), coef: 1 / alpha }, terms: [{ slot: v, coef: -op.rho }] });
+    ctx.run.combine({
+      dst: pv.scratch,
+      a: 0,
+      src: { slot: slot(op.src), coef: 1 / alpha },
+      terms: [{ slot: v, coef: -op.rho }],
+    });
   }
   const x0 = await ctx.run.peek!(pv.scratch);
   pv.last = { step: 0, steps: ctx.plan.steps, nfe: ctx.nfe, t: op.t, x0 };
