@@ -20,19 +20,25 @@ export interface LinearDecoderOptions {
   output?: string;
   /** Output shape without the batch (default [1, 2, 2]; 4 elements). */
   outputShape?: number[];
+  /** Element type of the input and output (default float32; float16 casts around the float32 body). */
+  dtype?: "float32" | "float16";
 }
 
 /** The decoder's ONNX bytes. */
 export function linearDecoder(options: LinearDecoderOptions = {}): Uint8Array {
   const shape = options.outputShape ?? [1, 2, 2];
   const g = new GraphBuilder("linear-decoder");
-  const x = g.input(options.input ?? "latent", "float", ["batch", 2]);
+  const half = options.dtype === "float16";
+  const io = half ? "float16" : "float";
+  const input = g.input(options.input ?? "latent", io, ["batch", 2]);
+  const x = half ? g.op("Cast", [input], { to: 1 }) : input;
   const w = g.constant("float", [2, 4], DECODER_W);
   const b = g.constant("float", [4], DECODER_B);
   const flat = g.op("Add", [g.op("MatMul", [x, w]), b]);
   const dims = g.constant("int64", [shape.length + 1], [-1n, ...shape.map(BigInt)]);
-  g.op("Reshape", [flat, dims], {}, options.output ?? "image");
-  g.output(options.output ?? "image", "float", ["batch", ...shape]);
+  const shaped = g.op("Reshape", [flat, dims]);
+  g.op(half ? "Cast" : "Identity", [shaped], half ? { to: 10 } : {}, options.output ?? "image");
+  g.output(options.output ?? "image", io, ["batch", ...shape]);
   return encodeModel({ irVersion: 8, opsets: [{ domain: "", version: 17 }], graph: g.build() });
 }
 

@@ -6,6 +6,7 @@ import { ConfigError, loadModel, makePlan, ModelError, sample, validateManifest 
 import { gpuBufferStats, probeAdapter } from "../src/backends/mod.ts";
 import { gaussianModel } from "../testing/synthetic.ts";
 import { decodeReference, linearDecoder } from "../testing/decoder.ts";
+import { fromHalfBits, toHalfBits } from "../src/model/decoder.ts";
 import { maxRelErr } from "./helpers.ts";
 
 const hasGpu = (await probeAdapter()) !== null;
@@ -105,6 +106,30 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "a float16 decoder: the input is rounded to float16 and the output widened (wasm and webgpu)",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const m16 = { ...g.manifest, decoder: { ...decoder, dtype: "float16" } };
+    const model = await loadModel(g.bytes, { manifest: m16, decoderBytes: linearDecoder({ dtype: "float16" }) });
+    try {
+      const plan = makePlan({ steps: 5 });
+      for (const backend of hasGpu ? ["wasm", "webgpu"] as const : ["wasm"] as const) {
+        const r = await sample({ model, plan, n: 4, seed: 5, backend });
+        const half = (v: number) => Math.f16round(v);
+        const want = decodeReference(Array.from(r.data, (v) => half(v / 0.5) * 0.5), 0.5).map(half);
+        let worst = 0;
+        for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(r.decoded![i] - want[i]));
+        // one float16 rounding of the sum may differ (about 2⁻¹⁰ relative); everything else is exact
+        assert.ok(worst <= 2 ** -9 * Math.max(...want.map(Math.abs)), `${backend}: ${worst}`);
+      }
+    } finally {
+      await model.dispose();
+    }
+  },
+});
+
 Deno.test("decode errors: no decoder, not a boolean, a function network", async () => {
   const plain = await loadModel(g.bytes, { manifest: g.manifest });
   try {
@@ -124,4 +149,30 @@ Deno.test("decode errors: no decoder, not a boolean, a function network", async 
   } finally {
     await plain.dispose();
   }
+});
+
+Deno.test("float16 conversion rounds like Math.f16round (normals, subnormals, ties, overflow)", () => {
+  const values = [
+    0,
+    -0,
+    1,
+    -1,
+    65504,
+    65520,
+    1e6,
+    -1e6,
+    2 ** -24,
+    2 ** -25,
+    3 * 2 ** -26,
+    2 ** -14,
+    1 + 2 ** -11,
+    1 + 3 * 2 ** -11,
+  ];
+  let seed = 1;
+  for (let i = 0; i < 2000; i++) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    values.push(Math.fround((seed / 2 ** 31 - 0.5) * 2 ** ((i % 40) - 26)));
+  }
+  const got = fromHalfBits(toHalfBits(values));
+  values.forEach((v, i) => assert.ok(Object.is(got[i], Math.f16round(Math.fround(v))), `${v}: ${got[i]}`));
 });

@@ -23,6 +23,8 @@ export function elementCount(dims: readonly number[]): number {
 /** Returns the little-endian raw bytes of a tensor's data, checking its length against its dims. */
 export function tensorRawData(t: TensorSpec): Uint8Array {
   const n = elementCount(t.dims);
+  // float16 is for graph inputs and outputs (with Cast nodes); constants stay float/double/int64
+  if (t.type === "float16") throw new RangeError(`tensor ${t.name}: float16 constants are not supported`);
   if (t.data.length !== n) {
     throw new RangeError(
       `tensor ${t.name}: ${t.data.length} values for dims [${t.dims.join(", ")}]`,

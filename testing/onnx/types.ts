@@ -9,6 +9,7 @@
 export const DataType = {
   float: 1,
   int64: 7,
+  float16: 10,
   double: 11,
 } as const;
 
