@@ -27,6 +27,9 @@ export * from "./src/errors.ts";
 export * from "./src/plan/mod.ts";
 export {
   type CommonSampleOptions,
+  type PipelineOptions,
+  type Preview,
+  type PreviewOptions,
   type Progress,
   sample,
   sampleFunction,
@@ -50,6 +53,8 @@ export {
 } from "./src/sampling/session_model.ts";
 export {
   type ConditioningValue,
+  Decoder,
+  type DecoderSpec,
   type ExtraInput,
   type ExtraInputDtype,
   type GuidanceOptions,

@@ -13,11 +13,10 @@
  *   time/preconditioning/guidance wrappers: checks the fixtures and the reference alone, without
  *   manifest v2.
  *
- * API assumptions of the first group (manifest v2 is being added): `loadModel(path to a .json
- * manifest)` relative to the repository root (where `deno test` runs); `conditioning` values of
- * n × 24 numbers (the whole batch) and `guidance.unconditional` of 24 (one per sample element,
- * broadcast), both as plain numbers for a float16 input; `init` as float32 values; and, for the
- * latent case, `result.decoded` (see the TODO(decoder API) block).
+ * The first group uses the public API as a user would: `loadModel(path to a .json manifest)`;
+ * `conditioning` values of n × 24 numbers (the whole batch) and `guidance.unconditional` of 24 (one
+ * per sample, broadcast), plain numbers for a float16 input; `init` as float32 values; for the
+ * latent case, `result.decoded` (`[n, ...decoder.outputShape]`).
  */
 import assert from "node:assert/strict";
 import { loadModel, type NetworkFunction, planFromJSON, sample, type SampleResult } from "../mod.ts";
@@ -110,10 +109,10 @@ for (const c of CASES) {
             const err = scaledDiff(r.data, run.expected);
             assert.ok(err <= c.tol, `${c.name} ${run.plan} on ${backend}: ${err} > ${c.tol} of max|x|`);
             if (run.decoded) {
-              // TODO(decoder API): the decoded image's place in the result is not fixed yet; assumed
-              // `result.decoded`, a Float32Array [n, 1, 16, 16] = decoder(latents / scalingFactor).
-              const decoded = (r as SampleResult & { decoded?: Float32Array }).decoded;
+              // decoder(latents / scalingFactor) on the same backend
+              const decoded = r.decoded;
               assert.ok(decoded instanceof Float32Array, "result.decoded");
+              assert.deepEqual(r.decodedShape, [ref.shape[0], 1, 16, 16]);
               assert.equal(decoded.length, run.decoded.length);
               const dErr = scaledDiff(decoded, run.decoded);
               assert.ok(dErr <= c.tol, `${c.name} ${run.plan} decoded on ${backend}: ${dErr} > ${c.tol}`);

@@ -645,7 +645,11 @@ Deno.test("a manifest may name a scheduler config instead of an sde", async () =
         timestepSpacing: "trailing",
         stepsOffset: 1,
       });
-      assert.deepEqual(model.manifest.time, { kind: "index", dtype: "float32" }, "diffusers networks take the integer timestep");
+      assert.deepEqual(
+        model.manifest.time,
+        { kind: "index", dtype: "float32" },
+        "diffusers networks take the integer timestep",
+      );
       const plan = makePlan(modelPlanConfig(model, { method: "tab", order: 2, steps: 4 }));
       assert.equal(plan.grid, "diffusers");
       assert.deepEqual(plan.timesteps, [1000, 750, 500, 250, 1].map((k) => k / N));

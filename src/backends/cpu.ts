@@ -20,7 +20,18 @@ import { fillGaussian } from "./noise.ts";
 import { dataMap, predictionToEps } from "../model/convert.ts";
 import { ortFor, type OrtTensor } from "../runtime/ort.ts";
 import { networkInput, outputValues, timeTensor } from "../model/boundary.ts";
-import type { Backend, BackendName, CombineSpec, EpsSource, Evaluation, Run, RunSpec, RunTimings } from "./types.ts";
+import type {
+  Backend,
+  BackendName,
+  BlendSpec,
+  CombineSpec,
+  EpsSource,
+  Evaluation,
+  Run,
+  RunSpec,
+  RunTimings,
+} from "./types.ts";
+import { blendHost, decodeHost } from "./pipeline_host.ts";
 
 type Vec = Float32Array | Float64Array;
 
@@ -38,6 +49,7 @@ class CpuRun implements Run {
   readonly #extra: Record<string, OrtTensor>;
   readonly #groups: number;
   readonly #session: "wasm" | "native";
+  #known?: { known: Float64Array; mask: Float64Array };
   #disposed = false;
 
   constructor(backend: BackendName, spec: RunSpec) {
@@ -220,6 +232,32 @@ class CpuRun implements Run {
   read(slot: number): Promise<Float32Array | Float64Array> {
     this.#check();
     return Promise.resolve(this.#x[slot].slice());
+  }
+
+  peek(slot: number): Promise<Float32Array | Float64Array> {
+    return this.read(slot);
+  }
+
+  setKnown(known: ArrayLike<number>, mask: ArrayLike<number>): void {
+    this.#check();
+    this.#known = { known: Float64Array.from(known), mask: Float64Array.from(mask) };
+  }
+
+  blend(spec: BlendSpec): void {
+    this.#check();
+    if (!this.#known) throw new ConfigError("mask", "set (setKnown) before blend", undefined);
+    const t0 = performance.now();
+    blendHost(this.#x[spec.dst], this.#known.known, this.#known.mask, spec, this.#seed, this.#noise);
+    this.timings.update += performance.now() - t0;
+  }
+
+  async decode(slot: number): Promise<Float32Array> {
+    this.#check();
+    const src = this.#source;
+    if (src.kind !== "model" || !src.model.decoder) {
+      throw new ConfigError("decode", "used only with a model that has a decoder", true);
+    }
+    return await decodeHost(src.model.decoder, this.#session, this.#x[slot], this.#n);
   }
 
   dispose(): void {

@@ -31,6 +31,7 @@ export { describeAdapter, ortFor, probeAdapter } from "../runtime/ort.ts";
 export { type Ort, type OrtOutputs, type OrtSession, type OrtSessionOptions, type OrtTensor } from "../runtime/ort.ts";
 export { configureRuntime, type RuntimeSettings } from "../runtime/settings.ts";
 export { interpret, type Progress, type RunContext } from "../sampling/interpreter.ts";
+export { type PipelineContext, type Preview, type PreviewOptions } from "../sampling/pipeline.ts";
 export { dataMap, type EpsMap, epsMap, type EvalPoint, predictionToEps, timeInput } from "../model/convert.ts";
 
 /** What `sample` accepts as a backend: a name or a backend object. */

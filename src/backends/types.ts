@@ -126,6 +126,22 @@ export interface CombineSpec {
   noise?: { scale: number; stream: number; step: number };
 }
 
+/**
+ * Inpainting's replacement of the known region (docs/CONVENTIONS.md, "img2img and inpainting"):
+ * `dst = m·(alpha·known + sigma·z(noise.stream, noise.step)) + (1 − m)·dst`, with `known` and the
+ * mask `m` from {@link Run.setKnown}.
+ */
+export interface BlendSpec {
+  /** The x register written. */
+  dst: number;
+  /** α(t) of the time the known image is noised to. */
+  alpha: number;
+  /** σ(t) of that time (0: the known image itself, no noise is drawn). */
+  sigma: number;
+  /** Which draw z is (see noise.ts); unused when sigma is 0. */
+  noise: { stream: number; step: number };
+}
+
 /** Own GPU memory of a run (the network's own buffers belong to onnxruntime and are not counted). */
 export interface GpuRunStats {
   /** Buffers the run created. */
@@ -164,6 +180,20 @@ export interface Run {
   combine(spec: CombineSpec): void;
   /** Reads x register `slot` back (the only readback of a GPU run) and checks the run's outputs. */
   read(slot: number): Promise<Float32Array | Float64Array>;
+  /**
+   * Reads x register `slot` without ending the run (previews). On WebGPU one extra readback; it
+   * neither checks the run's outputs nor ends its error scopes (that stays `read`'s job).
+   */
+  peek?(slot: number): Promise<Float32Array | Float64Array>;
+  /** Inpainting: stores the known image and the mask (n·sample size values each) for {@link blend}. */
+  setKnown?(known: ArrayLike<number>, mask: ArrayLike<number>): void;
+  /** Inpainting: replaces the known region of `dst` (see {@link BlendSpec}). */
+  blend?(spec: BlendSpec): void;
+  /**
+   * Runs the model's decoder on x register `slot` (divided by the decoder's scaling factor) and
+   * returns the decoded batch in float32. On WebGPU the latents go to the decoder on the GPU.
+   */
+  decode?(slot: number): Promise<Float32Array>;
   /** Time spent so far, by kind. */
   readonly timings: RunTimings;
   /** GPU memory use (WebGPU only). */

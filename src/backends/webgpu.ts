@@ -23,6 +23,7 @@ import { seedWords } from "./noise.ts";
 import { describeAdapter, type OrtTensor, ortWebGpu as ort, probeAdapter } from "../runtime/ort.ts";
 import type {
   Backend,
+  BlendSpec,
   CombineSpec,
   EpsSource,
   Evaluation,
@@ -33,6 +34,8 @@ import type {
   RunTimings,
 } from "./types.ts";
 import { dataMap, type EpsMap, predictionToEps } from "../model/convert.ts";
+import { pipePipelines } from "./webgpu_pipes.ts";
+import { BLEND_PARAMS_BYTES } from "./wgsl_pipes.ts";
 import {
   COMBINE_PARAMS_BYTES,
   COMBINE_WGSL,
@@ -45,6 +48,11 @@ import {
   WORKGROUP,
 } from "./wgsl.ts";
 import { timeTensor } from "../model/boundary.ts";
+
+/** Bytes of a buffer holding `count` values of element type `el` (rounded up to 16). */
+function feedBytes(el: NetElement, count: number): number {
+  return Math.ceil((el === "f32" ? 4 * count : 2 * count) / 16) * 16;
+}
 
 /** The kernels of one device, compiled when first used. */
 class Pipelines {
@@ -150,6 +158,7 @@ class WebGpuRun implements Run {
   #netIn?: GPUBuffer;
   readonly #el: NetElement;
   readonly #evals: Evaluation[] = [];
+  #known?: { known: GPUBuffer; mask: GPUBuffer; params: GPUBuffer };
   #readbacks = 0;
   #submits = 0;
   #disposed = false;
@@ -278,6 +287,21 @@ class WebGpuRun implements Run {
     return this.#grid(count)[0] * WORKGROUP;
   }
 
+  /** Writes `scale·x[slot]` (`count` elements) into `dst` in element type `el` (the `feed` kernel). */
+  #feed(slot: number, scale: number, el: NetElement, count: number, dst: GPUBuffer, params: GPUBuffer): void {
+    const words = el === "packed" ? Math.ceil(count / 2) : count;
+    const buf = new ArrayBuffer(FEED_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = words;
+    u[1] = count;
+    f[2] = scale;
+    u[3] = this.#row(words);
+    this.#dispatch(this.#pipes.feed(el), params, buf, [
+      { binding: 1, resource: { buffer: this.#x[slot] } },
+      { binding: 2, resource: { buffer: dst } },
+    ], words);
+  }
+
   /**
    * The network's x input for register `x`: the register itself for a float32 network fed x
    * unscaled, else the `feed` kernel's output (scale·x in the network's element type).
@@ -289,23 +313,9 @@ class WebGpuRun implements Run {
     if (this.#el === "f32" && scale === 1) {
       return ort.Tensor.fromGpuBuffer(this.#x[x], { dataType: "float32", dims });
     }
-    const words = this.#el === "packed" ? Math.ceil(count / 2) : count;
     this.#feedParams ??= this.#set.create("feed-params", FEED_PARAMS_BYTES, UNIFORM | COPY_DST);
-    this.#netIn ??= this.#set.create(
-      "net-input",
-      Math.ceil((this.#el === "f32" ? 4 * count : 2 * count) / 16) * 16,
-      STORAGE | COPY_SRC,
-    );
-    const buf = new ArrayBuffer(FEED_PARAMS_BYTES);
-    const u = new Uint32Array(buf), f = new Float32Array(buf);
-    u[0] = words;
-    u[1] = count;
-    f[2] = scale;
-    u[3] = this.#row(words);
-    this.#dispatch(this.#pipes.feed(this.#el), this.#feedParams, buf, [
-      { binding: 1, resource: { buffer: this.#x[x] } },
-      { binding: 2, resource: { buffer: this.#netIn } },
-    ], words);
+    this.#netIn ??= this.#set.create("net-input", feedBytes(this.#el, count), STORAGE | COPY_SRC);
+    this.#feed(x, scale, this.#el, count, this.#netIn, this.#feedParams);
     return ort.Tensor.fromGpuBuffer(this.#netIn, { dataType: this.#el === "f32" ? "float32" : "float16", dims });
   }
 
@@ -490,6 +500,112 @@ class WebGpuRun implements Run {
       throw this.#model!.nonFiniteError(where, flag[1]);
     }
     return data;
+  }
+
+  /** Copies the first `bytes` of `buf` to the host: one readback, without ending the run. */
+  async #readBuffer(buf: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const staging = this.#set.create("peek", bytes, MAP_READ | COPY_DST);
+    try {
+      const enc = this.#device.createCommandEncoder();
+      enc.copyBufferToBuffer(buf, 0, staging, 0, bytes);
+      this.#device.queue.submit([enc.finish()]);
+      this.#submits++;
+      this.#readbacks++;
+      await staging.mapAsync(MAP_MODE_READ);
+      this.#check();
+      const data = new Float32Array(staging.getMappedRange().slice(0, bytes));
+      staging.unmap();
+      return data;
+    } finally {
+      this.#set.destroy(staging);
+    }
+  }
+
+  async peek(slot: number): Promise<Float32Array> {
+    this.#check();
+    const t0 = performance.now();
+    try {
+      return await this.#readBuffer(this.#x[slot], this.length * 4);
+    } finally {
+      this.timings.readback += performance.now() - t0;
+    }
+  }
+
+  setKnown(known: ArrayLike<number>, mask: ArrayLike<number>): void {
+    this.#check();
+    if (!this.#known) {
+      this.#known = {
+        known: this.#set.create("known", this.length * 4, STORAGE | COPY_DST),
+        mask: this.#set.create("mask", this.length * 4, STORAGE | COPY_DST),
+        params: this.#set.create("blend-params", BLEND_PARAMS_BYTES, UNIFORM | COPY_DST),
+      };
+    }
+    this.#device.queue.writeBuffer(this.#known.known, 0, Float32Array.from(known));
+    this.#device.queue.writeBuffer(this.#known.mask, 0, Float32Array.from(mask));
+  }
+
+  blend(spec: BlendSpec): void {
+    this.#check();
+    if (!this.#known) throw new ConfigError("mask", "set (setKnown) before blend", undefined);
+    const t0 = performance.now();
+    const buf = new ArrayBuffer(BLEND_PARAMS_BYTES);
+    const u = new Uint32Array(buf), f = new Float32Array(buf);
+    u[0] = this.length;
+    u[1] = this.#groups - 1;
+    u[2] = this.#row();
+    u[3] = spec.sigma !== 0 ? 1 : 0;
+    f[4] = spec.alpha;
+    f[5] = spec.sigma;
+    u[6] = this.#seed[0];
+    u[7] = this.#seed[1];
+    u[8] = spec.noise.stream;
+    u[9] = spec.noise.step;
+    this.#dispatch(pipePipelines(this.#device).blend, this.#known.params, buf, [
+      { binding: 1, resource: { buffer: this.#x[spec.dst] } },
+      { binding: 2, resource: { buffer: this.#known.known } },
+      { binding: 3, resource: { buffer: this.#known.mask } },
+    ]);
+    this.timings.update += performance.now() - t0;
+  }
+
+  /**
+   * The decoder on x register `slot`, GPU to GPU: a kernel writes x/scalingFactor (float32 or
+   * float16) into a buffer the decoder session reads with `Tensor.fromGpuBuffer`; its output comes
+   * back to the host once, through onnxruntime.
+   */
+  async decode(slot: number): Promise<Float32Array> {
+    this.#check();
+    const decoder = this.#model?.decoder;
+    if (!decoder) throw new ConfigError("decode", "used only with a model that has a decoder", true);
+    await decoder.session("webgpu");
+    this.#check();
+    const half = decoder.spec.dtype === "float16";
+    const dev = this.#device;
+    dev.pushErrorScope("validation");
+    // packed halves: a float16 decoder runs where the adapter lacks shader-f16 too
+    const el: NetElement = half ? "packed" : "f32";
+    const input = this.#set.create("decoder-input", feedBytes(el, this.length), STORAGE);
+    const params = this.#set.create("feed-params", FEED_PARAMS_BYTES, UNIFORM | COPY_DST);
+    let out: Float32Array | undefined;
+    let failure: unknown;
+    try {
+      this.#feed(slot, 1 / decoder.spec.scalingFactor, el, this.length, input, params);
+      const tensor = ort.Tensor.fromGpuBuffer(input, {
+        dataType: half ? "float16" : "float32",
+        dims: [this.#n, ...this.#model!.sampleShape],
+      });
+      const t0 = performance.now();
+      out = await decoder.run("webgpu", tensor, this.#n);
+      this.timings.readback += performance.now() - t0;
+    } catch (e) {
+      failure = e;
+    }
+    this.#set.destroy(input);
+    this.#set.destroy(params);
+    const err = await dev.popErrorScope().catch(() => null);
+    if (failure !== undefined) throw failure;
+    if (err) throw new GpuError(`WebGPU error while decoding: ${err.message}`);
+    return out!;
   }
 
   dispose(): void {

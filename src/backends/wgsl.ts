@@ -24,7 +24,8 @@ export const PREPARE_PARAMS_BYTES = 32;
 /** Byte size of the `combine` uniform block. */
 export const COMBINE_PARAMS_BYTES = 48 + 16 * 4 + 16 * 4;
 
-const NOISE_WGSL = /* wgsl */ `
+/** The Philox Gaussian of noise.ts in WGSL (shared by every kernel that draws noise). */
+export const NOISE_WGSL = /* wgsl */ `
 fn mulhi32(a: u32, b: u32) -> u32 {
   let a_lo = a & 0xffffu;
   let a_hi = a >> 16u;

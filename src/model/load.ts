@@ -18,6 +18,7 @@ import {
   responseCapped,
 } from "./fetch_bytes.ts";
 import { checkManifestAgainstGraph } from "./graph_info.ts";
+import { checkDecoderAgainstGraph, Decoder } from "./decoder.ts";
 
 /**
  * Options of {@link loadModel}. The ONNX file a manifest names is confined to the manifest's
@@ -35,6 +36,8 @@ export interface LoadModelOptions extends ModelSessionOptions {
   manifest?: unknown;
   /** The fetch used for URLs (default: the global `fetch`). */
   fetch?: typeof fetch;
+  /** With bytes and a manifest that has `decoder`: the decoder's ONNX bytes. */
+  decoderBytes?: Uint8Array | ArrayBuffer;
 }
 
 const URL_SCHEMES = /^(https?|file|blob|data):/i;
@@ -79,9 +82,27 @@ function checkedModel(
   bytes: Uint8Array,
   source: string,
   options: LoadModelOptions,
+  decoderBytes?: Uint8Array,
 ): Model {
   checkManifestAgainstGraph(manifest, bytes);
-  return new Model(manifest, bytes, source, options);
+  const model = new Model(manifest, bytes, source, options);
+  attachDecoder(model, decoderBytes);
+  return model;
+}
+
+/** Checks the decoder's graph against the manifest and attaches it (a manifest without one: nothing). */
+function attachDecoder(model: Model, bytes: Uint8Array | undefined): void {
+  const spec = model.manifest.decoder;
+  if (!spec) return;
+  if (!bytes) {
+    throw new ModelError(
+      model.name,
+      "names a decoder whose ONNX bytes were not given (options.decoderBytes)",
+      "decoder",
+    );
+  }
+  checkDecoderAgainstGraph(spec, bytes, model.name, model.sampleShape);
+  model.decoder = new Decoder(spec, bytes, model.name, model.sampleShape);
 }
 
 /**
@@ -186,7 +207,15 @@ async function fromPath(
   const manifest = validateManifest(parsed, manifestPath, scheduler);
   onnxPath ??= await confinedPath(manifest.name, baseDir, manifest.onnx);
   const bytes = await readFileCapped(manifest.name, onnxPath, options.maxOnnxBytes ?? MAX_ONNX_BYTES, "onnx");
-  return checkedModel(manifest, bytes, path, options);
+  // the decoder is confined like the main ONNX file
+  const decoderBytes = manifest.decoder &&
+    await readFileCapped(
+      manifest.name,
+      await confinedPath(manifest.name, baseDir, manifest.decoder.onnx, "decoder.onnx"),
+      options.maxOnnxBytes ?? MAX_ONNX_BYTES,
+      "decoder.onnx",
+    );
+  return checkedModel(manifest, bytes, path, options, decoderBytes);
 }
 
 async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
@@ -259,7 +288,18 @@ async function fromUrl(url: URL, options: LoadModelOptions): Promise<Model> {
     options.maxOnnxBytes ?? MAX_ONNX_BYTES,
     "onnx",
   );
-  return checkedModel(manifest, bytes, url.href, options);
+  const decoderBytes = manifest.decoder &&
+    await responseCapped(
+      manifest.name,
+      await get(
+        confinedUrl(manifest.name, manifest.decoder.onnx, manifestUrl, "decoder.onnx"),
+        "decoder.onnx",
+        manifest.name,
+      ),
+      options.maxOnnxBytes ?? MAX_ONNX_BYTES,
+      "decoder.onnx",
+    );
+  return checkedModel(manifest, bytes, url.href, options, decoderBytes);
 }
 
 /**
@@ -302,7 +342,10 @@ export function loadModel(
         "manifest",
       );
       const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-      return Promise.resolve(checkedModel(manifest, bytes, "bytes", options));
+      const db = options.decoderBytes;
+      return Promise.resolve(
+        checkedModel(manifest, bytes, "bytes", options, db instanceof ArrayBuffer ? new Uint8Array(db) : db),
+      );
     } catch (e) {
       return Promise.reject(e);
     }

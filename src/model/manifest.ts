@@ -8,6 +8,7 @@
 import { describe, ModelError } from "../errors.ts";
 import type { SdeName, SdeSpec } from "../plan/types.ts";
 import type { DiffusersSettings, TimestepSpacing } from "../plan/diffusers.ts";
+import { type DecoderSpec, validateDecoder } from "./decoder.ts";
 
 /** Element types of the network's time input. */
 export type TimeDtype = "float32" | "float16" | "float64" | "int32" | "int64";
@@ -106,6 +107,8 @@ export interface ModelManifest {
    * the model default to its `diffusers` grid.
    */
   scheduler?: { file: string; timestepSpacing: TimestepSpacing; stepsOffset: number };
+  /** The decoder stage applied to the final latents (see src/model/decoder.ts). */
+  decoder?: DecoderSpec;
 }
 
 const SDE_DEFAULTS: Record<SdeName, Partial<SdeSpec>> = {
@@ -132,6 +135,7 @@ const KNOWN_KEYS = new Set([
   "dataRange",
   "scheduler",
   "precondition",
+  "decoder",
 ]);
 
 /** The values an extra input's dtype can hold exactly (used for `null` and conditioning values). */
@@ -439,6 +443,7 @@ export function validateManifest(
     dataRange = [lo, hi];
   }
 
+  if (raw.decoder !== undefined) onlyV2("decoder", raw.decoder);
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (!KNOWN_KEYS.has(k)) extra[k] = v;
@@ -462,5 +467,6 @@ export function validateManifest(
     dataRange,
     extra,
     ...(schedulerInfo ? { scheduler: schedulerInfo } : {}),
+    ...(raw.decoder !== undefined ? { decoder: validateDecoder(raw.decoder, name) } : {}),
   };
 }

@@ -36,3 +36,4 @@ export {
   roundHalfEven,
   timeInput,
 } from "./convert.ts";
+export { Decoder, type DecoderSpec, validateDecoder } from "./decoder.ts";

@@ -19,6 +19,7 @@ import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts
 import { dataMap, type EpsMap, epsMap, type EvalPoint, inputScale, timeInput } from "./convert.ts";
 import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
 import { MAX_GUIDANCE_SCALE } from "../limits.ts";
+import type { Decoder } from "./decoder.ts";
 
 /** Execution providers a model session can be created for. */
 export type SessionKind = "webgpu" | "wasm" | "native";
@@ -109,6 +110,8 @@ export class Model {
   readonly bytes: Uint8Array;
   /** Where the model came from (path, URL or "bytes"). */
   readonly source: string;
+  /** The decoder stage, when the manifest has `decoder` (set by `loadModel`). */
+  decoder?: Decoder;
   readonly #options: ModelSessionOptions;
   readonly #sessions = new Map<SessionKind, Promise<OrtSession>>();
   #queue: Promise<unknown> = Promise.resolve();
@@ -465,6 +468,7 @@ export class Model {
     if (this.#disposed) return;
     this.#disposed = true;
     await this.#queue;
+    await this.decoder?.dispose();
     const all = [...this.#sessions.values()];
     this.#sessions.clear();
     for (const s of all) {

@@ -58,3 +58,4 @@ export {
 } from "./diffusers.ts";
 export { planFromJSON, planToJSON } from "./serialize.ts";
 export { checkPlan, MAX_OPS_PER_STEP, MAX_V_REGISTERS, MAX_X_REGISTERS } from "./validate.ts";
+export { keptSteps, truncatePlan } from "./img2img.ts";

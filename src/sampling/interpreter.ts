@@ -10,6 +10,7 @@ import { AbortError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { NOISE_STREAM } from "../plan/noise_streams.ts";
 import type { Run } from "../backends/types.ts";
+import type { PipelineContext } from "./pipeline.ts";
 
 /** Progress of a sampling loop, reported after every step. */
 export interface Progress {
@@ -39,6 +40,51 @@ export interface RunContext {
   nfe: number;
   /** When the loop last let the event loop run (performance.now()). */
   lastYield?: number;
+  /** img2img, inpainting and previews (src/sampling/pipeline.ts). */
+  pipeline?: PipelineContext;
+}
+
+/** α and σ at grid index k of the plan (σ = α·ρ). */
+function alphaSigma(plan: Plan, k: number): { alpha: number; sigma: number } {
+  const alpha = Math.sqrt(plan.alphaBar[k]);
+  return { alpha, sigma: alpha * plan.rho[k] };
+}
+
+/** The img2img start in register `dst`: `α(t₀)·image + σ(t₀)·z`, z from the img2img stream. */
+function startFromImage(run: Run, plan: Plan, dst: number, image: Float64Array): void {
+  const { alpha, sigma } = alphaSigma(plan, 0);
+  run.upload(dst, image);
+  run.combine({ dst, a: alpha, terms: [], noise: { scale: sigma, stream: NOISE_STREAM.img2img, step: 0 } });
+}
+
+/**
+ * Inpainting after the op that completes step `end`: the known region becomes the image noised to
+ * t_end (fresh noise, stream `inpaint`, counter = end), or the image itself when the returned state
+ * is reached (the last step without final denoising, or after it).
+ */
+function replaceKnown(ctx: RunContext, dst: number, end: number): void {
+  const { plan, run } = ctx;
+  const clean = end > plan.steps || (end === plan.steps && !ctx.pipeline!.inpaint!.denoiseFinal);
+  const { alpha, sigma } = clean ? { alpha: 1, sigma: 0 } : alphaSigma(plan, end);
+  run.blend!({ dst, alpha, sigma, noise: { stream: NOISE_STREAM.inpaint, step: end } });
+}
+
+/** The preview after evaluation `op` (marked): x̂₀ into the scratch register, read with `peek`. */
+async function takePreview(ctx: RunContext, op: Extract<Op, { op: "eval" }>): Promise<void> {
+  const pv = ctx.pipeline!.preview!;
+  const v = slot(op.dst);
+  if (op.out === "x0") ctx.run.combine({ dst: pv.scratch, a: 0, terms: [{ slot: v, coef: 1 }] });
+  else {
+    const alpha = Math.sqrt(op.alphaBar);
+    ctx.run.combine({
+      dst: pv.scratch,
+      a: 0,
+      src: { slot: slot(op.src), coef: 1 / alpha },
+      terms: [{ slot: v, coef: -op.rho }],
+    });
+  }
+  const x0 = await ctx.run.peek!(pv.scratch);
+  pv.last = { step: 0, steps: ctx.plan.steps, nfe: ctx.nfe, t: op.t, x0 };
 }
 
 /**
@@ -66,7 +112,8 @@ function yieldToEventLoop(): Promise<void> {
 /** Runs `ops` on the context's backend run. */
 export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<void> {
   const { run, plan } = ctx;
-  for (const op of ops) {
+  const pipe = ctx.pipeline;
+  for (const [index, op] of ops.entries()) {
     if (op.op === "eval") {
       if ((ctx.signal || ctx.onProgress) && performance.now() - (ctx.lastYield ?? -Infinity) >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
@@ -83,8 +130,10 @@ export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<vo
       });
       ctx.nfe++;
       checkAbort(ctx.signal);
+      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, op);
     } else if (op.op === "init") {
-      if (ctx.init !== undefined) run.upload(slot(op.dst), ctx.init);
+      if (pipe?.image) startFromImage(run, plan, slot(op.dst), pipe.image);
+      else if (ctx.init !== undefined) run.upload(slot(op.dst), ctx.init);
       else {
         run.combine({
           dst: slot(op.dst),
@@ -102,6 +151,11 @@ export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<vo
         noise: op.noise,
       });
       if (op.end !== undefined) {
+        if (pipe?.inpaint) replaceKnown(ctx, slot(op.dst), op.end);
+        const last = pipe?.preview?.last;
+        if (last && op.end <= plan.steps && (op.end % pipe!.preview!.options.every === 0 || op.end === plan.steps)) {
+          pipe!.preview!.options.onPreview({ ...last, step: op.end });
+        }
         const t = plan.timesteps[Math.min(op.end, plan.steps)];
         ctx.onProgress?.({ step: op.end, steps: plan.steps, nfe: ctx.nfe, t });
       }

@@ -24,3 +24,4 @@ export {
   type SampleResult,
 } from "./sample.ts";
 export { interpret, type Progress, type RunContext } from "./interpreter.ts";
+export { type PipelineOptions, type Preview, type PreviewOptions } from "./pipeline.ts";

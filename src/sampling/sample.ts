@@ -25,9 +25,10 @@ import type { PredictionType } from "../model/manifest.ts";
 import { checkPlan } from "../plan/validate.ts";
 import { interpret, type Progress, type RunContext } from "./interpreter.ts";
 import { isSessionModel, type SessionModel, sessionNetwork } from "./session_model.ts";
+import { checkRunSupports, type PipelineOptions, preparePipeline } from "./pipeline.ts";
 
-/** Options shared by {@link sample} and {@link sampleFunction}. */
-export interface CommonSampleOptions {
+/** Options shared by {@link sample} and {@link sampleFunction} (pipeline options: src/sampling/pipeline.ts). */
+export interface CommonSampleOptions extends PipelineOptions {
   /** The coefficient plan (from `makePlan`, or loaded from JSON). Stochasticity is `plan.noise`. */
   plan: Plan;
   /** Batch size (default 1). */
@@ -92,6 +93,10 @@ export interface SampleResult {
   timings: { network: number; update: number; readback: number; total: number };
   /** GPU memory use of the run (webgpu only). */
   gpu?: GpuRunStats;
+  /** The decoder's output, row-major `[n, ...decoder.outputShape]` (models with a decoder, unless `decode: false`). */
+  decoded?: Float32Array;
+  /** `[n, ...decoder.outputShape]` when `decoded` is set. */
+  decodedShape?: number[];
 }
 
 function sameNumber(a: number | undefined, b: number | undefined): boolean {
@@ -124,6 +129,18 @@ export function checkPlanMatchesModel(plan: Plan, model: Pick<Model, "manifest">
       plan.sde.name,
     );
   }
+}
+
+/** Whether to decode: `decode` (default: whether there is a decoder); true without one is an error. */
+function checkDecode(decode: unknown, has: boolean): boolean {
+  if (decode === undefined) return has;
+  if (typeof decode !== "boolean") throw new ConfigError("decode", "true or false", decode);
+  if (decode && !has) throw new ConfigError("decode", "false or absent (the model has no decoder)", decode);
+  return decode;
+}
+
+function runDtype(source: EpsSource): "float32" | "float64" {
+  return source.kind === "model" ? source.model.dtype : source.kind === "network" ? "float32" : "float64";
 }
 
 function randomSeed(): number {
@@ -161,12 +178,26 @@ export async function drive(
   if (!Number.isSafeInteger(seed) || seed < 0) {
     throw new ConfigError("seed", "a safe non-negative integer", seed);
   }
+  const decoder = source.kind === "model" ? source.model.decoder : undefined;
+  const decode = checkDecode(opts.decode, decoder !== undefined);
+  const pipe = preparePipeline(opts, plan, n, sampleShape, runDtype(source), plan.program.registers.x);
+  plan = pipe.plan;
   if (opts.signal?.aborted) throw new AbortError(opts.signal.reason);
   const { x: xSlots, v: epsSlots } = plan.program.registers;
   let run: Run | undefined;
   try {
-    run = await backend.open({ source, n, xSlots, epsSlots, seed });
-    const ctx: RunContext = { run, plan, init: opts.init, signal: opts.signal, onProgress: opts.onProgress, nfe: 0 };
+    run = await backend.open({ source, n, xSlots: xSlots + pipe.extraX, epsSlots, seed });
+    checkRunSupports(run, pipe, decode);
+    if (pipe.known) run.setKnown!(pipe.known.image, pipe.known.mask);
+    const ctx: RunContext = {
+      run,
+      plan,
+      init: opts.init,
+      signal: opts.signal,
+      onProgress: opts.onProgress,
+      nfe: 0,
+      pipeline: pipe.ctx,
+    };
     await interpret(ctx, plan.program.ops);
     if (opts.denoiseFinal) await interpret(ctx, plan.program.final);
     const data = await run.read(0);
@@ -179,7 +210,9 @@ export async function drive(
         );
       }
     }
+    const decoded = decode ? await run.decode!(0) : undefined;
     return {
+      ...(decoded ? { decoded, decodedShape: [n, ...decoder!.spec.outputShape] } : {}),
       data,
       shape: [n, ...sampleShape],
       backend: backend.name,

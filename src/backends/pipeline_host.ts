@@ -1,0 +1,48 @@
+/**
+ * The host (typed array) side of the pipeline operations: inpainting's blend and the decoder's
+ * input. The CPU backends use them directly; the WebGPU backend has its own kernels (`wgsl_pipes.ts`)
+ * computing the same expressions.
+ *
+ * @module
+ */
+
+import type { Decoder } from "../model/decoder.ts";
+import type { SessionKind } from "../model/model.ts";
+import { fillGaussian } from "./noise.ts";
+import type { BlendSpec } from "./types.ts";
+
+/**
+ * `dst = m·(alpha·known + sigma·z) + (1 − m)·dst` in float64, rounded once on the store. With
+ * m = 1, alpha = 1 and sigma = 0 the result is `known` exactly (no noise is drawn then).
+ *
+ * @param scratch a float64 buffer of dst's length (receives the noise)
+ */
+export function blendHost(
+  dst: Float32Array | Float64Array,
+  known: Float64Array,
+  mask: Float64Array,
+  spec: BlendSpec,
+  seed: number,
+  scratch: Float64Array,
+): void {
+  const { alpha, sigma } = spec;
+  if (sigma !== 0) fillGaussian(scratch, seed, spec.noise.stream, spec.noise.step, sigma);
+  for (let i = 0; i < dst.length; i++) {
+    const m = mask[i];
+    const target = sigma !== 0 ? alpha * known[i] + scratch[i] : alpha * known[i];
+    dst[i] = m * target + (1 - m) * dst[i];
+  }
+}
+
+/** Runs the decoder on host latents: input = latents / scalingFactor (rounded to float32). */
+export async function decodeHost(
+  decoder: Decoder,
+  kind: SessionKind,
+  latents: ArrayLike<number>,
+  n: number,
+): Promise<Float32Array> {
+  const inv = 1 / decoder.spec.scalingFactor;
+  const scaled = new Float32Array(latents.length);
+  for (let i = 0; i < scaled.length; i++) scaled[i] = latents[i] * inv;
+  return await decoder.run(kind, decoder.hostInput(kind, scaled, n), n);
+}
