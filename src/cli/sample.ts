@@ -39,7 +39,8 @@ const USAGE = `usage: deno task sample --model <dir> [flags]
   --diffusers-config <scheduler_config.json> (the model's diffusers schedule: grid diffusers, prediction check)
   --timestep-spacing leading|trailing|linspace  --steps-offset <k>
   --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value[,value…]
-  --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>`;
+  --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>
+  --image <x0.json> --strength <s> (img2img)  --mask <mask.json> (inpainting, with --image)  --no-decode`;
 
 /** What a sampling command asks for, after parsing. */
 export interface SampleCommand {
@@ -54,6 +55,12 @@ export interface SampleCommand {
   conditioning?: Record<string, number | number[]>;
   denoiseFinal: boolean;
   init?: string;
+  /** img2img / inpainting: the image (JSON `{shape, data}` of one sample or n). */
+  image?: string;
+  strength?: number;
+  mask?: string;
+  /** Skip the model's decoder (write the latents). */
+  noDecode?: boolean;
   /** A stored plan (JSON) instead of the method flags. */
   plan?: string;
   /** `--diffusers-config`: the mapped scheduler config (its table must be the model's). */
@@ -114,6 +121,9 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     "threads",
     "guidance",
     "init",
+    "image",
+    "strength",
+    "mask",
     "plan",
     "out-json",
     "out",
@@ -125,6 +135,7 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     { type: "string" | "boolean"; multiple?: boolean }
   > = {
     "denoise-final": { type: "boolean" },
+    "no-decode": { type: "boolean" },
     help: { type: "boolean" },
   };
   for (const s of strings) {
@@ -207,6 +218,10 @@ export function parseSampleArgs(args: string[]): SampleCommand | "help" {
     conditioning: Object.keys(conditioning).length ? conditioning : undefined,
     denoiseFinal: v["denoise-final"] === true,
     init: s("init"),
+    image: s("image"),
+    strength: num("strength", s("strength")),
+    mask: s("mask"),
+    noDecode: v["no-decode"] === true,
     plan: s("plan"),
     diffusers: s("diffusers-config") !== undefined ? readDiffusersConfig(s("diffusers-config")!) : undefined,
     outJson: s("out-json"),
@@ -249,19 +264,40 @@ function readInit(
   return data;
 }
 
+/** `--image` / `--mask`: JSON `{shape, data}` of one sample or of n samples (broadcast like the API). */
+function readSampleJson(flag: string, path: string, n: number, sampleShape: readonly number[]): Float64Array {
+  const parsed = parseInputJson(flag, path, readInputText(flag, path), "{shape, data}");
+  const json = (parsed ?? {}) as { shape?: unknown; data?: unknown };
+  const one = JSON.stringify([1, ...sampleShape]), all = JSON.stringify([n, ...sampleShape]);
+  const shape = JSON.stringify(json.shape);
+  if (shape !== one && shape !== all && shape !== JSON.stringify(sampleShape)) {
+    throw new UsageError(`--${flag}: shape must be ${one} or ${all} (one sample or n), got ${shape}`);
+  }
+  const data = json.data;
+  if (!Array.isArray(data) || !data.every((x) => typeof x === "number" && Number.isFinite(x))) {
+    throw new UsageError(`--${flag}: data must be finite numbers, row-major`);
+  }
+  return Float64Array.from(data as number[]);
+}
+
 function isImageShape(shape: readonly number[]): boolean {
   return (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) ||
     shape.length === 2;
 }
 
-/** Writes the samples as a PNG grid; returns the image size. */
+/**
+ * Writes the samples as a PNG grid (the decoded images when the model has a decoder and it ran);
+ * returns the image size.
+ */
 export async function writePng(
   path: string,
   r: SampleResult,
   model: Model,
   cols?: number,
 ): Promise<[number, number]> {
-  const [, ...sampleShape] = r.shape;
+  const decoded = r.decoded !== undefined && r.decodedShape !== undefined;
+  const shape = decoded ? r.decodedShape! : r.shape;
+  const [, ...sampleShape] = shape;
   if (!isImageShape(sampleShape)) {
     throw new UsageError(
       `--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${sampleShape}]; use --out-json`,
@@ -269,11 +305,8 @@ export async function writePng(
   }
   const h = sampleShape[sampleShape.length - 2];
   const scale = Math.max(1, Math.round(64 / h));
-  const image = tileSamples(r.data, r.shape, {
-    cols,
-    scale,
-    range: model.manifest.dataRange ?? [-1, 1],
-  });
+  const range = (decoded ? model.manifest.decoder?.dataRange : undefined) ?? model.manifest.dataRange ?? [-1, 1];
+  const image = tileSamples(decoded ? r.decoded! : r.data, shape, { cols, scale, range });
   await Deno.writeFile(path, encodePng(image));
   return [image.width, image.height];
 }
@@ -325,9 +358,10 @@ export async function runSample(
     throw e;
   }
   try {
-    if (cmd.out && !isImageShape(model.sampleShape)) {
+    const pictured = model.manifest.decoder && !cmd.noDecode ? model.manifest.decoder.outputShape : model.sampleShape;
+    if (cmd.out && !isImageShape(pictured)) {
       throw new UsageError(
-        `--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${model.sampleShape}]; use --out-json`,
+        `--out: a PNG needs image-shaped samples [C,H,W] or [H,W], this model's are [${pictured}]; use --out-json`,
       );
     }
     let plan;
@@ -355,6 +389,8 @@ export async function runSample(
     }
     checkBatchSize(cmd.n, model.sampleShape);
     const init = cmd.init ? readInit(cmd.init, cmd.n, model.sampleShape, model.dtype) : undefined;
+    const image = cmd.image ? readSampleJson("image", cmd.image, cmd.n, model.sampleShape) : undefined;
+    const mask = cmd.mask ? readSampleJson("mask", cmd.mask, cmd.n, model.sampleShape) : undefined;
     const started = performance.now();
     const result = await sample({
       model,
@@ -366,6 +402,10 @@ export async function runSample(
       conditioning: cmd.conditioning,
       denoiseFinal: cmd.denoiseFinal,
       init,
+      image,
+      strength: cmd.strength,
+      mask,
+      decode: cmd.noDecode ? false : undefined,
       onProgress: (p) =>
         log(
           `step ${p.step}/${p.steps}  t=${p.t.toPrecision(4)}  nfe=${p.nfe}\n`,
@@ -382,6 +422,7 @@ export async function runSample(
       const text = JSON.stringify({
         shape: result.shape,
         data: Array.from(result.data),
+        ...(result.decoded ? { decodedShape: result.decodedShape, decoded: Array.from(result.decoded) } : {}),
       });
       if (cmd.outJson === "-") {
         Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
