@@ -2,7 +2,7 @@
 // --image/--strength/--mask reproduce the API's img2img and inpainting, and misuse exits 2 naming the flag.
 
 import assert from "node:assert/strict";
-import { decode } from "npm:fast-png@8.0.0";
+import { decode } from "fast-png";
 import { loadModel, makePlan, sample } from "../mod.ts";
 
 const root = new URL("../", import.meta.url);
