@@ -76,26 +76,18 @@ export {
   type Backend,
   type BackendChoice,
   type BackendName,
-  type CombineSpec,
   configureRuntime,
   createBackend,
   type EpsFunction,
-  type EpsSource,
-  type Evaluation,
   type GpuBufferStats,
   gpuBufferStats,
   type GpuNetworkFunction,
   type GpuNetworkOutput,
   type GpuRunStats,
   type NetworkFunction,
-  type Run,
-  type RunSpec,
   type RuntimeSettings,
   type RunTimings,
   type WebGpuBackendOptions,
 } from "./src/backends/mod.ts";
 export { encodePng, type Image, type TileOptions, tileSamples } from "./src/image/grid.ts";
-// Types the public API above refers to (a model's sessions and tensors, the backend contract).
-export type { EpsMap, EvalPoint } from "./src/model/convert.ts";
-export type { OrtSession, OrtSessionOptions, OrtTensor } from "./src/runtime/ort.ts";
 export { ortWasmBinary, ortWasmBinaryPath, ortWasmBinaryUrl, ortWebGpuBinaryPath } from "./src/runtime/wasm_binary.ts";
