@@ -2,7 +2,7 @@
 
 Reproduce (from the repository root, after train_ae.py; resumable: rerun the same command):
 
-    nice -n 10 /usr/bin/python3 tools/latent_mnist/train_unet.py --time-budget-min 50
+    nice -n 10 /usr/bin/python3 tools/latent_mnist/train_unet.py --time-budget-min 44 --fresh
 
 - Data: the autoencoder latents of the training digits (train_ae.py's --data, default the 58,000
   of prepare_data.py), times models/latent-mnist/autoencoder.pt's scaling_factor (diffusers' convention).
