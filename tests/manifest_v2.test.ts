@@ -266,3 +266,18 @@ Deno.test("your own session with a v2 manifest: float16 reproduces the loaded mo
     await s2.release();
   }
 });
+
+Deno.test("float16 network on native equals wasm bit for bit (onnxruntime-node takes float16 as raw bits)", async () => {
+  const { loadNativeOrt } = await import("../src/runtime/ort_native.ts");
+  if (!(await loadNativeOrt())) return; // no --allow-ffi: backend_native tests say why
+  const { model } = await synthetic({ dtype: "float16", sampleShape: [6], label: { shift: 0.5 } });
+  try {
+    const plan = makePlan({ method: "tab", order: 3, steps: 6 });
+    const o = { model, plan, n: 3, seed: 4, conditioning: { label: 1 }, guidance: 1.5 } as const;
+    const native = await sample({ ...o, backend: "native" });
+    const wasm = await sample({ ...o, backend: "wasm" });
+    assert.deepEqual(Array.from(native.data), Array.from(wasm.data));
+  } finally {
+    await model.dispose();
+  }
+});

@@ -19,7 +19,7 @@ import { reportFailure } from "./fail.ts";
 import { UsageError } from "./args.ts";
 
 /** The guidance scale the demo uses unless told otherwise (chosen from bench:quality, README). */
-export const DEFAULT_GUIDANCE = 2;
+export const DEFAULT_GUIDANCE = 1.25;
 
 const LATENT = new URL("../../models/latent-mnist/model.json", import.meta.url).pathname;
 

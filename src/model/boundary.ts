@@ -48,7 +48,21 @@ export function networkInput(
     else for (let i = 0; i < L; i++) data[i] = scale * x[i];
     for (let g = 1; g < groups; g++) data.copyWithin(g * L, 0, L);
   }
-  return new ort.Tensor(dtype, data as Float32Array, dims);
+  return makeTensor(ort, dtype, data, dims);
+}
+
+/**
+ * A tensor of `data`. A float16 tensor keeps its data as raw bits (a Uint16Array): onnxruntime's
+ * Tensor turns float16 data into a Float16Array where the runtime has one, and onnxruntime-node (1.30,
+ * under Deno) then receives no bytes ("not enough space: expected N, got 0"); onnxruntime-web reads
+ * either.
+ */
+export function makeTensor(ort: Ort, dtype: NetworkDtype, data: NumberArray, dims: number[]): OrtTensor {
+  if (!(data instanceof Float16Array)) return new ort.Tensor(dtype, data as Float32Array, dims);
+  const bits = new Uint16Array(data.buffer, data.byteOffset, data.length);
+  const t = new ort.Tensor("float16", bits, dims);
+  (t as unknown as { cpuData: unknown }).cpuData = bits;
+  return t;
 }
 
 /** The time input tensor `[batch]` holding `value` in the time input's dtype. */
@@ -59,7 +73,7 @@ export function timeTensor(ort: Ort, dtype: TimeDtype, value: number, batch: num
     case "int32":
       return new ort.Tensor("int32", new Int32Array(batch).fill(value), [batch]);
     default:
-      return new ort.Tensor(dtype, arrayFor(dtype, batch).fill(value) as Float32Array, [batch]);
+      return makeTensor(ort, dtype, arrayFor(dtype, batch).fill(value), [batch]);
   }
 }
 

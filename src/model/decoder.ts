@@ -11,7 +11,7 @@
 import { describe, ModelError } from "../errors.ts";
 import { ortFor, type OrtSession, type OrtTensor } from "../runtime/ort.ts";
 import { type SessionKind, SessionPool } from "./session_pool.ts";
-import { numberView } from "./boundary.ts";
+import { makeTensor, numberView } from "./boundary.ts";
 import { type GraphInfo, type GraphValue, readGraphInfo } from "./graph_info.ts";
 import { isConfinedPath } from "./manifest.ts";
 
@@ -203,7 +203,7 @@ export class Decoder {
     const ort = ortFor(kind);
     const dims = [n, ...this.#sampleShape];
     return this.spec.dtype === "float16"
-      ? new ort.Tensor("float16", Float16Array.from(scaled) as unknown as Float32Array, dims)
+      ? makeTensor(ort, "float16", Float16Array.from(scaled), dims)
       : new ort.Tensor("float32", scaled, dims);
   }
 

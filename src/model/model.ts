@@ -20,6 +20,7 @@ import { dataMap, type EpsMap, epsMap, type EvalPoint, inputScale, timeInput } f
 import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
 import { MAX_GUIDANCE_SCALE } from "../limits.ts";
 import { type SessionKind, SessionPool } from "./session_pool.ts";
+import { makeTensor } from "./boundary.ts";
 import type { Decoder } from "./decoder.ts";
 
 export type { SessionKind };
