@@ -627,6 +627,60 @@ Deno.test({
   },
 });
 
+const LATENT = "models/latent-mnist";
+
+Deno.test({
+  name: "edge service: latent-mnist digits with guidance, classified (when the model exists)",
+  ignore: !existsSync(new URL(`${LATENT}/model.json`, ROOT)) ||
+    !existsSync(new URL("models/mnist-features/model.onnx", ROOT)),
+  async fn() {
+    const server = await startServer({ model: LATENT });
+    try {
+      const h = await health(server.url);
+      assert.deepEqual(h.model.classes, { input: "class_labels", classes: 10, defaultGuidance: 2, maxGuidance: 20 });
+      assert.deepEqual(h.model.decoder.outputShape, [1, 28, 28]);
+      const png = await post(server.url, { steps: 10, n: 4, digit: [1, 2, 3, 4], seed: 1 });
+      assert.equal(png.status, 200, await png.clone().text());
+      // 2 × 2 decoded digits of 28 px upscaled 2× (56 px) with 2 px gaps: 2·56 + 3·2
+      assert.deepEqual(pngSize(new Uint8Array(await png.arrayBuffer())), { width: 118, height: 118 });
+
+      const digits = Array.from({ length: 20 }, (_, i) => i % 10);
+      const res = await post(server.url, { steps: 10, digit: digits, seed: 3, format: "json" });
+      const j = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(j).slice(0, 300));
+      assert.deepEqual(j.decodedShape, [20, 1, 28, 28]);
+      assert.equal(j.guidance, 2);
+      // an independent judge: the MNIST classifier of models/mnist-features (trained on real digits)
+      const got = await classifyDigits(Float32Array.from(j.decoded), 20);
+      const right = got.filter((c, i) => c === digits[i]).length;
+      assert.ok(right >= 16, `classified ${got} for ${digits}`);
+    } finally {
+      assert.equal((await server.stop()).code, 0, server.stderr.slice(-10).join("\n"));
+    }
+  },
+});
+
+/** The classes the MNIST classifier of models/mnist-features assigns to `count` images in [-1, 1]. */
+async function classifyDigits(images: Float32Array, count: number): Promise<number[]> {
+  const { ortWasm } = await import("../src/runtime/ort.ts");
+  const session = await ortWasm.InferenceSession.create(
+    await Deno.readFile(new URL("models/mnist-features/model.onnx", ROOT)),
+    { executionProviders: ["wasm"] },
+  );
+  try {
+    const x = images.map((v) => Math.max(-1, Math.min(1, v)));
+    const r = await session.run({ x: new ortWasm.Tensor("float32", x, [count, 1, 28, 28]) });
+    const logits = r.logits.data as Float32Array;
+    return Array.from({ length: count }, (_, k) => {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
+      return best;
+    });
+  } finally {
+    await session.release();
+  }
+}
+
 function existsSync(url: URL): boolean {
   try {
     Deno.statSync(url);
