@@ -536,6 +536,15 @@ Deno.test("edge service: digit and guidance on a class-conditional model with a 
       assert.notDeepEqual(mixed.data.slice(0, 2), nines.data.slice(0, 2), "sample 0 is a zero");
     });
 
+    await t.step("a diffusers-layout model samples on its own grid or on the request's", async () => {
+      // its scheduler's timestep spacing belongs to the `diffusers` grid only
+      for (const grid of [undefined, "diffusers", "time-quadratic", "time-uniform", "logrho", "karras"]) {
+        const j = await samples({ n: 2, digit: 1, grid });
+        assert.ok(j.data.every(Number.isFinite), String(grid));
+      }
+      await expectError(await post(url, { grid: "diffusers", kappa: 2 }), 400, "kappa");
+    });
+
     await t.step("a PNG shows the decoded images", async () => {
       const res = await post(url, { n: 4, steps: 6, digit: 2, seed: 1 });
       assert.equal(res.status, 200, await res.clone().text());

@@ -385,7 +385,6 @@ export async function createService(
   const deadlineMs = options.deadlineMs ?? 120_000;
   const log = options.log ?? ((line: string) => console.error(line));
   const queue = new BoundedQueue(options.concurrency ?? 2, options.queue ?? 6, options.unitsPerMs ?? 1);
-  const fixed = modelPlanConfig(model);
   const shape = model.sampleShape;
   const decoder = model.manifest.decoder;
   // what a PNG shows: the decoded images when the model has a decoder, else the samples themselves
@@ -419,8 +418,13 @@ export async function createService(
   };
 
   function planFor(body: Record<string, unknown>): { plan: Plan; key: string } {
-    const cfg: Record<string, unknown> = { ...fixed };
-    for (const k of PLAN_KEYS) if (body[k] !== undefined) cfg[k] = body[k];
+    const picked: Record<string, unknown> = {};
+    for (const k of PLAN_KEYS) if (body[k] !== undefined) picked[k] = body[k];
+    // The model's SDE and T, ε; for a diffusers-layout model also its own grid with its scheduler's
+    // timestep spacing, unless the request names another grid (the spacing applies to that grid
+    // only, so merging it over a request's grid would refuse every such request).
+    if (picked.grid === "diffusers" && model.manifest.scheduler) delete picked.grid;
+    const cfg = modelPlanConfig(model, picked as PlanConfig);
     // the cache is keyed on the validated, normalized config: a request is validated the same
     // way whether its plan is cached or not (null, 1e999, a wrong type are never "absent")
     let key: string;
