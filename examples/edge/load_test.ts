@@ -5,7 +5,7 @@
  * counts, latency percentiles and the server's memory (from /healthz) before, during and after;
  * exits 1 on any 5xx, transport error, time-out or status other than the one a request expects.
  *
- *     deno task edge:load                                  # 300 requests, 8 at a time, models/mnist
+ *     deno task edge:load                                  # 300 requests, 8 at a time, models/latent-mnist
  *     deno run --allow-run --allow-net=127.0.0.1 examples/edge/load_test.ts \
  *       --model models/gmm-image --requests 40 --concurrency 4
  *     deno run --allow-net=127.0.0.1 examples/edge/load_test.ts --url http://127.0.0.1:8787
@@ -13,7 +13,7 @@
  * Without `--url` it starts the server itself (`spawn.ts`: the restricted permissions, a free port
  * on 127.0.0.1) and stops it at the end. Only 127.0.0.1 / localhost targets are accepted.
  *
- * Flags: `--url`, `--model` (default models/mnist), `--requests` (300), `--concurrency` (8),
+ * Flags: `--url`, `--model` (default models/latent-mnist, as the server), `--requests` (300), `--concurrency` (8),
  * `--seed` (1), `--timeout-ms` per request (120000), `--max-seconds` for the whole run (600),
  * `--raw-imports` (start the server with --unstable-raw-imports), `--server-arg X` (repeatable),
  * `--json` (print the summary as JSON only).
@@ -563,7 +563,7 @@ export const LOG_LINE = /^\d{4}-\d\d-\d\dT\S+Z \S+ ([A-Z]+|-) \S+ (\d{3}|---) /;
 function parseArgs(args: string[]) {
   const o = {
     url: undefined as string | undefined,
-    model: "models/mnist",
+    model: "models/latent-mnist",
     requests: 300,
     concurrency: 8,
     seed: 1,
