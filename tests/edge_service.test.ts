@@ -5,8 +5,13 @@
 
 import assert from "node:assert/strict";
 import { type ServerHandle, startServer } from "../examples/edge/spawn.ts";
-import { LOG_LINE } from "../examples/edge/load_test.ts";
+import { LOG_LINE, planRequests } from "../examples/edge/load_test.ts";
 import { ortWasmPath } from "../examples/edge/ort_wasm_path.ts";
+import { writeClassModel } from "../testing/class_model.ts";
+import { decodeReference } from "../testing/decoder.ts";
+import { maxRelErr } from "./helpers.ts";
+import { REQUEST_KEYS } from "../examples/edge/service.ts";
+import { mulberry32 } from "../testing/reference/random.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const MODEL = "models/gmm-image"; // exact Gaussian mixture, [1, 8, 8]: fast and always present
@@ -187,6 +192,12 @@ Deno.test("edge service: endpoints, validation, queue and aborts", async (t) => 
       await expectError(await post(url, { seed: -3 }), 400, "seed");
       await expectError(await post(url, { format: "gif" }), 400, "format");
       await expectError(await post(url, { colour: "red" }), 400, "colour");
+      // gmm-image has no class input: digit and guidance are refused, naming the field
+      for (const field of ["digit", "guidance"]) {
+        const e = await expectError(await post(url, { [field]: 3 }), 400, field);
+        assert.match(e.error, /no class conditioning/);
+        assert.match(e.allowed, /not class-conditional/);
+      }
       await expectError(await post(url, '{"n": 2,'), 400, "body");
       await expectError(await post(url, "[1, 2]"), 400, "body");
       await expectError(await post(url, ""), 400, "body");
@@ -398,7 +409,7 @@ Deno.test("edge service: permission flags", async (t) => {
   );
 });
 
-Deno.test("edge service: CI-sized load test has zero 5xx", async () => {
+async function ciLoadTest(model: string, requests: number) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -406,9 +417,9 @@ Deno.test("edge service: CI-sized load test has zero 5xx", async () => {
       "--allow-net=127.0.0.1",
       "examples/edge/load_test.ts",
       "--model",
-      MODEL,
+      model,
       "--requests",
-      "40",
+      String(requests),
       "--concurrency",
       "4",
       "--max-seconds",
@@ -427,10 +438,176 @@ Deno.test("edge service: CI-sized load test has zero 5xx", async () => {
   const s = JSON.parse(text);
   assert.equal(s.fiveXX, 0);
   assert.equal(s.transportErrors, 0);
-  assert.equal(s.completed, 40);
+  assert.equal(s.completed, requests);
+  assert.deepEqual(s.problems, []);
   assert.ok((s.statusCounts["200"] ?? 0) > 0, JSON.stringify(s.statusCounts));
   assert.ok((s.statusCounts["400"] ?? 0) > 0, JSON.stringify(s.statusCounts));
   assert.equal(s.serverLogLines, s.serverRequestsSeen);
+}
+
+Deno.test("edge service: CI-sized load test has zero 5xx", async () => {
+  await ciLoadTest(MODEL, 40);
+});
+
+Deno.test("edge service: the load test's mix covers digit and guidance", () => {
+  const body = (p: { body?: unknown }) => typeof p.body === "string" ? p.body : "";
+  const conditional = planRequests(400, 1, 10);
+  const valid = conditional.filter((p) => p.kind === "valid").map((p) => JSON.parse(body(p)));
+  const withDigit = valid.filter((b) => b.digit !== undefined);
+  assert.ok(withDigit.some((b) => typeof b.digit === "number"), "one digit for the batch");
+  assert.ok(withDigit.some((b) => Array.isArray(b.digit) && b.digit.length === b.n), "a digit per sample");
+  assert.ok(withDigit.some((b) => b.guidance !== undefined) && withDigit.some((b) => b.guidance === undefined));
+  assert.ok(valid.some((b) => b.digit === undefined), "unconditional requests too");
+  for (const b of withDigit) {
+    for (const d of [b.digit].flat()) assert.ok(Number.isInteger(d) && d >= 0 && d <= 9, JSON.stringify(b));
+  }
+  const labels = (ps: { kind: string; label: string }[]) =>
+    new Set(ps.filter((p) => p.kind === "invalid").map((p) => p.label));
+  const bad = labels(conditional);
+  const classBad = [...bad].filter((l) => /digit|guidance/.test(l));
+  assert.ok(classBad.length >= 6, `${classBad}`);
+  assert.ok(classBad.some((l) => l.includes("digit")) && classBad.some((l) => l.includes("guidance")), `${classBad}`);
+  const plain = planRequests(400, 1);
+  assert.ok(plain.every((p) => p.kind !== "valid" || !/digit|guidance/.test(body(p))));
+  assert.ok(labels(plain).has("invalid digit unconditional") && labels(plain).has("invalid guidance unconditional"));
+  // the classes change only the class fields: the other requests stay the same
+  assert.deepEqual(
+    conditional.map((p) => p.kind),
+    plain.map((p) => p.kind),
+  );
+});
+
+Deno.test("edge service: digit and guidance on a class-conditional model with a decoder (stand-in)", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "edge-class-" });
+  await writeClassModel(dir, { classes: 10, shift: 0.05, scalingFactor: 0.5 });
+  const server = await startServer({ model: dir });
+  const url = server.url;
+  const samples = async (req: Record<string, unknown>) => {
+    const res = await post(url, { steps: 8, seed: 5, format: "json", ...req });
+    const text = await res.text();
+    assert.equal(res.status, 200, text);
+    return JSON.parse(text);
+  };
+  try {
+    await t.step("/healthz describes the classes and the decoder", async () => {
+      const h = await health(url);
+      assert.deepEqual(h.model.classes, { input: "label", classes: 10, defaultGuidance: 2, maxGuidance: 20 });
+      assert.deepEqual(h.model.decoder, { outputShape: [1, 2, 2], dataRange: [-1, 1] });
+    });
+
+    await t.step("JSON carries the latents, the decoded images, digit and guidance", async () => {
+      const j = await samples({ n: 3, digit: 3, guidance: 2 });
+      assert.deepEqual(j.shape, [3, 2]);
+      assert.deepEqual(j.decodedShape, [3, 1, 2, 2]);
+      assert.equal(j.digit, 3);
+      assert.equal(j.guidance, 2);
+      // the decoder is linear: (latents / scalingFactor)·W + b in closed form
+      const want = decodeReference(j.data, 0.5);
+      assert.ok(maxRelErr(Float32Array.from(j.decoded), want) < 1e-5, `rel ${maxRelErr(j.decoded, want)}`);
+    });
+
+    await t.step("guidance reaches the network: ε_u + w·(ε_c − ε_u) in closed form", async () => {
+      // the stand-in adds 0.05·label to ε, so guidance w on digit d is the conditional output for
+      // the label 10 + w·(d − 10): {digit 9, w 2} ≈ {digit 8, w 1}; {digit 4, w 0} ≈ unconditional
+      const near = (a: number[], b: number[], what: string) =>
+        assert.ok(maxRelErr(Float32Array.from(a), Float64Array.from(b)) < 1e-4, what);
+      const g2 = await samples({ n: 2, digit: 9, guidance: 2 });
+      near(g2.data, (await samples({ n: 2, digit: 8, guidance: 1 })).data, "digit 9 at w 2 = digit 8 at w 1");
+      const u = await samples({ n: 2 });
+      assert.equal(u.digit, undefined);
+      near((await samples({ n: 2, digit: 4, guidance: 0 })).data, u.data, "w 0 = unconditional");
+      const d9 = await samples({ n: 2, digit: 9, guidance: 1 });
+      assert.ok(
+        maxRelErr(Float32Array.from(d9.data), Float64Array.from(u.data)) > 1e-3,
+        "the digit changes the samples",
+      );
+      // no guidance given: the default 2
+      const dflt = await samples({ n: 2, digit: 9 });
+      assert.equal(dflt.guidance, 2);
+      assert.deepEqual(dflt.data, g2.data);
+    });
+
+    await t.step("a digit per sample; n defaults to their number", async () => {
+      const mixed = await samples({ digit: [0, 9, 9], guidance: 1 });
+      assert.deepEqual(mixed.shape, [3, 2]);
+      assert.deepEqual(mixed.digit, [0, 9, 9]);
+      const nines = await samples({ n: 3, digit: 9, guidance: 1 });
+      assert.deepEqual(mixed.data.slice(2), nines.data.slice(2), "samples 1 and 2 are nines");
+      assert.notDeepEqual(mixed.data.slice(0, 2), nines.data.slice(0, 2), "sample 0 is a zero");
+    });
+
+    await t.step("a diffusers-layout model samples on its own grid or on the request's", async () => {
+      // its scheduler's timestep spacing belongs to the `diffusers` grid only
+      for (const grid of [undefined, "diffusers", "time-quadratic", "time-uniform", "logrho", "karras"]) {
+        const j = await samples({ n: 2, digit: 1, grid });
+        assert.ok(j.data.every(Number.isFinite), String(grid));
+      }
+      await expectError(await post(url, { grid: "diffusers", kappa: 2 }), 400, "kappa");
+    });
+
+    await t.step("a PNG shows the decoded images", async () => {
+      const res = await post(url, { n: 4, steps: 6, digit: 2, seed: 1 });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.equal(res.headers.get("content-type"), "image/png");
+      // 2 × 2 decoded images of 2 px upscaled 8× (16 px) with 2 px gaps: 2·16 + 3·2
+      assert.deepEqual(pngSize(new Uint8Array(await res.arrayBuffer())), { width: 38, height: 38 });
+    });
+
+    await t.step("400s name digit or guidance, whether the plan is cached or not", async () => {
+      assert.equal((await post(url, { n: 2, steps: 7, format: "json" })).status, 200); // caches the plan
+      const cases: [unknown, string, RegExp][] = [
+        [{ digit: 10 }, "digit", /\[0, 9\]/],
+        [{ digit: -1 }, "digit", /\[0, 9\]/],
+        [{ digit: 2.5 }, "digit", /\[0, 9\]/],
+        [{ digit: "3" }, "digit", /\[0, 9\]/],
+        [{ digit: null }, "digit", /\[0, 9\]/],
+        [{ digit: [] }, "digit", /array/],
+        [{ digit: [1, 2, 3] }, "digit", /n = 2/],
+        [{ digit: [1, 10] }, "digit", /\[0, 9\]/],
+        [{ digit: 1, guidance: 21 }, "guidance", /\[0, 20\]/],
+        [{ digit: 1, guidance: -0.5 }, "guidance", /\[0, 20\]/],
+        [{ digit: 1, guidance: "2" }, "guidance", /\[0, 20\]/],
+        [{ digit: 1, guidance: null }, "guidance", /\[0, 20\]/],
+        [{ guidance: 2 }, "guidance", /unless digit/],
+      ];
+      for (const [extra, field, allowed] of cases) {
+        const body = { n: 2, steps: 7, format: "json", ...(extra as object) };
+        const e = await expectError(await post(url, body), 400, field);
+        assert.match(e.allowed, allowed, JSON.stringify(extra));
+      }
+      const inf = await expectError(await post(url, '{"n":2,"steps":7,"digit":1,"guidance":1e999}'), 400, "guidance");
+      assert.match(inf.allowed, /\[0, 20\]/);
+      const h = await health(url);
+      assert.ok(!Object.keys(h.byStatus).some((s) => Number(s) >= 500), JSON.stringify(h.byStatus));
+    });
+
+    await t.step("fuzz: random values of the request keys give 200 or 400, never 5xx", async () => {
+      const random = mulberry32(29);
+      const pick = <T>(a: readonly T[]) => a[Math.floor(random() * a.length)];
+      const values = [null, true, "", "3", -1, 0, 1, 2, 2.5, 9, 10, 20, 21, 1e300, [], [1], [1, 2], [0, 9, 9], {}];
+      for (let i = 0; i < 40; i++) {
+        const o: Record<string, unknown> = { steps: 4, format: "json" };
+        for (let k = 1 + Math.floor(random() * 3); k > 0; k--) o[pick(REQUEST_KEYS)] = pick(values);
+        if (random() < 0.5) o.digit = pick(values);
+        const res = await post(url, o);
+        const text = await res.text();
+        assert.ok(res.status === 200 || res.status === 400, `${JSON.stringify(o)} → ${res.status} ${text}`);
+      }
+    });
+  } finally {
+    assert.equal((await server.stop()).code, 0, server.stderr.slice(-10).join("\n"));
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("edge service: CI-sized load test of a class-conditional model (stand-in) has zero 5xx", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "edge-class-" });
+  try {
+    await writeClassModel(dir);
+    await ciLoadTest(dir, 60);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test({
@@ -458,6 +635,60 @@ Deno.test({
     }
   },
 });
+
+const LATENT = "models/latent-mnist";
+
+Deno.test({
+  name: "edge service: latent-mnist digits with guidance, classified (when the model exists)",
+  ignore: !existsSync(new URL(`${LATENT}/model.json`, ROOT)) ||
+    !existsSync(new URL("models/mnist-features/model.onnx", ROOT)),
+  async fn() {
+    const server = await startServer({ model: LATENT });
+    try {
+      const h = await health(server.url);
+      assert.deepEqual(h.model.classes, { input: "class_labels", classes: 10, defaultGuidance: 2, maxGuidance: 20 });
+      assert.deepEqual(h.model.decoder.outputShape, [1, 28, 28]);
+      const png = await post(server.url, { steps: 10, n: 4, digit: [1, 2, 3, 4], seed: 1 });
+      assert.equal(png.status, 200, await png.clone().text());
+      // 2 × 2 decoded digits of 28 px upscaled 2× (56 px) with 2 px gaps: 2·56 + 3·2
+      assert.deepEqual(pngSize(new Uint8Array(await png.arrayBuffer())), { width: 118, height: 118 });
+
+      const digits = Array.from({ length: 20 }, (_, i) => i % 10);
+      const res = await post(server.url, { steps: 10, digit: digits, seed: 3, format: "json" });
+      const j = await res.json();
+      assert.equal(res.status, 200, JSON.stringify(j).slice(0, 300));
+      assert.deepEqual(j.decodedShape, [20, 1, 28, 28]);
+      assert.equal(j.guidance, 2);
+      // an independent judge: the MNIST classifier of models/mnist-features (trained on real digits)
+      const got = await classifyDigits(Float32Array.from(j.decoded), 20);
+      const right = got.filter((c, i) => c === digits[i]).length;
+      assert.ok(right >= 16, `classified ${got} for ${digits}`);
+    } finally {
+      assert.equal((await server.stop()).code, 0, server.stderr.slice(-10).join("\n"));
+    }
+  },
+});
+
+/** The classes the MNIST classifier of models/mnist-features assigns to `count` images in [-1, 1]. */
+async function classifyDigits(images: Float32Array, count: number): Promise<number[]> {
+  const { ortWasm } = await import("../src/runtime/ort.ts");
+  const session = await ortWasm.InferenceSession.create(
+    await Deno.readFile(new URL("models/mnist-features/model.onnx", ROOT)),
+    { executionProviders: ["wasm"] },
+  );
+  try {
+    const x = images.map((v) => Math.max(-1, Math.min(1, v)));
+    const r = await session.run({ x: new ortWasm.Tensor("float32", x, [count, 1, 28, 28]) });
+    const logits = r.logits.data as Float32Array;
+    return Array.from({ length: count }, (_, k) => {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
+      return best;
+    });
+  } finally {
+    await session.release();
+  }
+}
 
 function existsSync(url: URL): boolean {
   try {

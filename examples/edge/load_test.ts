@@ -5,7 +5,7 @@
  * counts, latency percentiles and the server's memory (from /healthz) before, during and after;
  * exits 1 on any 5xx, transport error, time-out or status other than the one a request expects.
  *
- *     deno task edge:load                                  # 300 requests, 8 at a time, models/mnist
+ *     deno task edge:load                                  # 300 requests, 8 at a time, models/latent-mnist
  *     deno run --allow-run --allow-net=127.0.0.1 examples/edge/load_test.ts \
  *       --model models/gmm-image --requests 40 --concurrency 4
  *     deno run --allow-net=127.0.0.1 examples/edge/load_test.ts --url http://127.0.0.1:8787
@@ -13,7 +13,7 @@
  * Without `--url` it starts the server itself (`spawn.ts`: the restricted permissions, a free port
  * on 127.0.0.1) and stops it at the end. Only 127.0.0.1 / localhost targets are accepted.
  *
- * Flags: `--url`, `--model` (default models/mnist), `--requests` (300), `--concurrency` (8),
+ * Flags: `--url`, `--model` (default models/latent-mnist, as the server), `--requests` (300), `--concurrency` (8),
  * `--seed` (1), `--timeout-ms` per request (120000), `--max-seconds` for the whole run (600),
  * `--raw-imports` (start the server with --unstable-raw-imports), `--server-arg X` (repeatable),
  * `--json` (print the summary as JSON only).
@@ -94,10 +94,36 @@ const JSON_HEADERS: Record<string, string> = {
   "content-type": "application/json",
 };
 
-/** The request mix: ~60% valid, 10% malformed, 8% oversized, 15% invalid fields, 7% routes. */
-export function planRequests(count: number, seed: number): Planned[] {
+/**
+ * The request mix: ~60% valid, 10% malformed, 8% oversized, 15% invalid fields, 7% routes. With
+ * `classes` (a class-conditional model, from /healthz) about half the valid requests ask for a
+ * `digit` (one, or one per sample) and most of those for a `guidance` scale, and the invalid ones
+ * include out-of-range digits and scales; without it, `digit` and `guidance` are invalid fields.
+ */
+export function planRequests(count: number, seed: number, classes?: number): Planned[] {
   const rnd = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)];
+  const cond = mulberry32(seed + 0x5eed);
+  const pick2 = <T>(a: readonly T[]): T => a[Math.floor(cond() * a.length)];
+  const classCases: [string, unknown][] = classes
+    ? [
+      [`digit ${classes}`, { digit: classes }],
+      ["digit -1", { digit: -1 }],
+      ["digit 2.5", { digit: 2.5 }],
+      ["digit string", { digit: "3" }],
+      ["digit null", { digit: null }],
+      ["digits for n", { n: 2, digit: [1, 2, 3] }],
+      ["digits bad", { n: 2, digit: [1, classes + 50] }],
+      ["digits empty", { digit: [] }],
+      ["guidance 50", { digit: 1, guidance: 50 }],
+      ["guidance -1", { digit: 1, guidance: -1 }],
+      ["guidance string", { digit: 1, guidance: "2" }],
+      ["guidance alone", { guidance: 2 }],
+    ]
+    : [
+      ["digit unconditional", { digit: 3 }],
+      ["guidance unconditional", { guidance: 2 }],
+    ];
   const post = (
     kind: Kind,
     label: string,
@@ -142,6 +168,12 @@ export function planRequests(count: number, seed: number): Planned[] {
       } else req.method = method;
       if (["tab", "rhoab", "logrho", "ipndm"].includes(method)) {
         req.order = pick([1, 2, 3]);
+      }
+      // its own generator, so that the rest of the mix is the same with and without classes
+      if (classes && cond() < 0.5) {
+        const digit = () => Math.floor(cond() * classes);
+        req.digit = cond() < 0.5 ? digit() : Array.from({ length: req.n as number }, digit);
+        if (cond() < 0.7) req.guidance = pick2([0, 1, 1.5, 2, 4, 7.5, 20]);
       }
       out.push(post("valid", `valid ${req.method}`, JSON.stringify(req)));
     } else if (r < 0.70) {
@@ -196,7 +228,10 @@ export function planRequests(count: number, seed: number): Planned[] {
         ["steps string", { steps: "10" }],
         ["text/plain", { n: 1 }, { "content-type": "text/plain" }],
       ];
-      const [label, body, headers] = pick(cases);
+      // the class cases come up about as often as each older field's; `rnd` is drawn from either
+      // way, so that the kinds of the later requests do not depend on the classes
+      const older = pick(cases);
+      const [label, body, headers] = cond() < 0.25 ? pick2(classCases) : older;
       out.push(
         post(
           "invalid",
@@ -251,6 +286,16 @@ async function checkBody(
     if (!j.data.every(Number.isFinite)) {
       return "JSON data has non-finite values";
     }
+    if (j.decoded !== undefined) {
+      const size = (j.decodedShape as number[]).reduce((a, b) => a * b, 1);
+      if (j.decoded.length !== size || !j.decoded.every(Number.isFinite)) {
+        return `JSON decoded has ${j.decoded.length} values for [${j.decodedShape}] or non-finite ones`;
+      }
+    }
+    const sent = JSON.parse(typeof p.body === "string" ? p.body : "{}");
+    if (sent.digit !== undefined && JSON.stringify(j.digit) !== JSON.stringify(sent.digit)) {
+      return `JSON digit ${JSON.stringify(j.digit)} for ${JSON.stringify(sent.digit)}`;
+    }
     return undefined;
   }
   if (res.status >= 400 && res.status < 500) {
@@ -287,6 +332,13 @@ async function memory(url: string): Promise<MemorySnapshot | undefined> {
   }
 }
 
+/** The number of classes of the served model (/healthz `model.classes`), if it is class-conditional. */
+export async function modelClasses(url: string): Promise<number | undefined> {
+  const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(30_000) });
+  const j = await res.json();
+  return j.model?.classes?.classes ?? undefined;
+}
+
 async function requestCount(url: string): Promise<number | undefined> {
   try {
     const res = await fetch(`${url}/healthz`, {
@@ -314,7 +366,7 @@ export async function runLoadTest(o: LoadOptions): Promise<LoadSummary> {
   if (!["127.0.0.1", "localhost", "[::1]"].includes(host)) {
     throw new Error(`refusing to load ${host}: loopback targets only`);
   }
-  const planned = planRequests(o.requests, o.seed);
+  const planned = planRequests(o.requests, o.seed, await modelClasses(o.url));
   // warm-up (not counted): the first PNG and JSON responses compile their code paths
   for (const format of ["png", "json"]) {
     const r = await fetch(`${o.url}/v1/samples`, {
@@ -511,7 +563,7 @@ export const LOG_LINE = /^\d{4}-\d\d-\d\dT\S+Z \S+ ([A-Z]+|-) \S+ (\d{3}|---) /;
 function parseArgs(args: string[]) {
   const o = {
     url: undefined as string | undefined,
-    model: "models/mnist",
+    model: "models/latent-mnist",
     requests: 300,
     concurrency: 8,
     seed: 1,

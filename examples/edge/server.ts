@@ -3,12 +3,14 @@
  * behind a small HTTP/1.1 layer (`http1.ts`: connection cap, header/body time-outs; `Deno.serve`
  * has neither). See README.md beside this file.
  *
- *     deno task edge                       # models/mnist on 127.0.0.1:8787
+ *     deno task edge                       # models/latent-mnist on 127.0.0.1:8787
+ *     deno task edge --model models/mnist  # the unconditional pixel-space MNIST network
  *     deno run --no-prompt --allow-net=127.0.0.1 \
  *       --allow-read=models/gmm-image,$(deno run -q examples/edge/ort_wasm_path.ts) \
  *       examples/edge/server.ts --model models/gmm-image --port 8787
  *
- * Flags: `--model <dir>` (default models/mnist), `--backend wasm|native` (default wasm: edge isolates
+ * Flags: `--model <dir>` (default models/latent-mnist; a manifest path such as
+ * models/latent-mnist/model.fp16.json picks one of a directory's manifests), `--backend wasm|native` (default wasm: edge isolates
  * load no native addons; `native` runs onnxruntime-node for self-hosted servers and needs
  * `--allow-ffi`), `--hostname` (127.0.0.1), `--port` (8787; 0 picks
  * a free one), `--concurrency` (2), `--queue` (6), `--max-body` (16384), `--max-n` (64),
@@ -30,7 +32,7 @@
 
 import { configureRuntime, loadModel, makePlan, type Model, modelPlanConfig, sample } from "../../mod.ts";
 import { ortWasmPath } from "./ort_wasm_path.ts";
-import { createService } from "./service.ts";
+import { classInput, createService } from "./service.ts";
 import { serveHttp1 } from "./http1.ts";
 
 interface Flags {
@@ -62,7 +64,7 @@ function envModel(): string | undefined {
 
 function parseFlags(args: string[]): Flags {
   const f: Flags = {
-    model: envModel() ?? "models/mnist",
+    model: envModel() ?? "models/latent-mnist",
     backend: "wasm",
     hostname: "127.0.0.1",
     port: 8787,
@@ -220,8 +222,11 @@ async function main(): Promise<void> {
   } catch (e) {
     fail(`the model does not sample on ${flags.backend}: ${(e as Error).message}`, 1);
   }
+  const classes = classInput(model);
   console.error(
-    `edge server: model ${model.name} [${model.sampleShape}] from ${flags.model} loaded in ${
+    `edge server: model ${model.name} [${model.sampleShape}]${
+      model.manifest.decoder ? ` → decoder [${model.manifest.decoder.outputShape}]` : ""
+    }${classes ? `, ${classes.classes} classes (${classes.name})` : ""} from ${flags.model} loaded in ${
       (performance.now() - t0).toFixed(0)
     } ms (session warm-up ${warmMs.toFixed(0)} ms); backend ${flags.backend}, onnxruntime wasm ${ortWasm}, ` +
       `1 thread; queue: ${flags.concurrency} running + ${flags.queue} waiting`,

@@ -2,8 +2,10 @@
  * The edge sampling service as a plain `(Request) → Response` handler, independent of how it is
  * served (see `server.ts`):
  *
- * - `POST /v1/samples` — JSON `{method, order, steps, grid, seed, n, lambda, rk, kappa, format}`
- *   → `image/png` (the samples tiled and upscaled) or JSON `{shape, data, backend, nfe, ms, seed}`;
+ * - `POST /v1/samples` — JSON `{method, order, steps, grid, seed, n, lambda, rk, kappa, format, digit,
+ *   guidance}` → `image/png` (the samples tiled and upscaled; the decoded images for a model with a
+ *   decoder) or JSON `{shape, data, backend, nfe, ms, seed}` (plus `decodedShape, decoded` and
+ *   `digit, guidance` where they apply); `digit` and `guidance` only for a class-conditional model;
  * - `GET /healthz` — model, queue and memory;
  * - anything else — 404 (unknown path) or 405 (wrong method).
  *
@@ -63,6 +65,10 @@ export interface ServiceOptions {
   unitsPerMs?: number;
   /** Per-evaluation overhead in samples: a request's work is nfe × (n + this) units (default 0). */
   overheadSamples?: number;
+  /** Guidance scale of a class-conditional request without `guidance` (default 2, as `deno task demo`). */
+  defaultGuidance?: number;
+  /** Largest guidance scale a request may ask for (default 20). */
+  maxGuidance?: number;
   /** Limits of the HTTP layer, reported by /healthz (the server fills them in). */
   http?: Record<string, number>;
   /** Counters of the HTTP layer, reported by /healthz. */
@@ -81,6 +87,8 @@ export const REQUEST_KEYS = [
   "rk",
   "kappa",
   "format",
+  "digit",
+  "guidance",
 ] as const;
 
 const PLAN_KEYS = [
@@ -210,6 +218,33 @@ interface SampleRequest {
   seed: number;
   plan: Plan;
   planKey: string;
+  /** The class of every sample, or of each (class-conditional models; absent: unconditional). */
+  digit?: number | number[];
+  /** The guidance scale, set whenever `digit` is. */
+  guidance?: number;
+}
+
+/** The class-label input of a class-conditional model. */
+export interface ClassInput {
+  /** The ONNX input's name (e.g. `class_labels`). */
+  name: string;
+  /** Number of classes: labels are 0 … classes − 1; `classes` itself is the null (unconditional) label. */
+  classes: number;
+}
+
+/**
+ * The model's class input, if it has one: a single integer extra input, one scalar per sample, whose
+ * `null` value is a positive integer — the convention of class-conditional diffusion models trained
+ * for classifier-free guidance, where the null label is the number of classes (10 for MNIST).
+ */
+export function classInput(model: Pick<Model, "manifest">): ClassInput | undefined {
+  const extras = model.manifest.extraInputs;
+  if (extras.length !== 1) return undefined;
+  const e = extras[0];
+  if (e.dtype !== "int64" && e.dtype !== "int32") return undefined;
+  if (e.shape.length !== 0) return undefined;
+  if (!Number.isSafeInteger(e.null) || e.null! < 1 || e.null! > 100_000) return undefined;
+  return { name: e.name, classes: e.null! };
 }
 
 /** Whether samples of this shape can be drawn as a picture (`[C, H, W]` with C = 1 or 3, `[H, W]`). */
@@ -297,6 +332,16 @@ export async function yieldingBackend(yielder: Yielder, name: "wasm" | "native" 
         read: (slot) => run.read(slot),
         dispose: () => run.dispose(),
       };
+      // the optional stages: `sample` asks the run whether it has them, so forward only those it has
+      if (run.decode) {
+        wrapped.decode = async (slot) => {
+          await yielder.maybeYield();
+          return await run.decode!(slot);
+        };
+      }
+      if (run.peek) wrapped.peek = (slot) => run.peek!(slot);
+      if (run.setKnown) wrapped.setKnown = (known, mask) => run.setKnown!(known, mask);
+      if (run.blend) wrapped.blend = (spec) => run.blend!(spec);
       return wrapped;
     },
   };
@@ -340,11 +385,16 @@ export async function createService(
   const deadlineMs = options.deadlineMs ?? 120_000;
   const log = options.log ?? ((line: string) => console.error(line));
   const queue = new BoundedQueue(options.concurrency ?? 2, options.queue ?? 6, options.unitsPerMs ?? 1);
-  const fixed = modelPlanConfig(model);
   const shape = model.sampleShape;
-  const imageOk = isImageShape(shape);
-  const scale = imageOk ? upscale(shape) : 1;
-  const range = model.manifest.dataRange ?? [-1, 1];
+  const decoder = model.manifest.decoder;
+  // what a PNG shows: the decoded images when the model has a decoder, else the samples themselves
+  const outShape = decoder ? decoder.outputShape : shape;
+  const imageOk = isImageShape(outShape);
+  const scale = imageOk ? upscale(outShape) : 1;
+  const range = (decoder ? decoder.dataRange : model.manifest.dataRange) ?? [-1, 1];
+  const classes = classInput(model);
+  const maxGuidance = options.maxGuidance ?? 20;
+  const defaultGuidance = options.defaultGuidance ?? 2;
   const started = Date.now();
   const byStatus: Record<string, number> = {};
   let requests = 0;
@@ -368,8 +418,13 @@ export async function createService(
   };
 
   function planFor(body: Record<string, unknown>): { plan: Plan; key: string } {
-    const cfg: Record<string, unknown> = { ...fixed };
-    for (const k of PLAN_KEYS) if (body[k] !== undefined) cfg[k] = body[k];
+    const picked: Record<string, unknown> = {};
+    for (const k of PLAN_KEYS) if (body[k] !== undefined) picked[k] = body[k];
+    // The model's SDE and T, ε; for a diffusers-layout model also its own grid with its scheduler's
+    // timestep spacing, unless the request names another grid (the spacing applies to that grid
+    // only, so merging it over a request's grid would refuse every such request).
+    if (picked.grid === "diffusers" && model.manifest.scheduler) delete picked.grid;
+    const cfg = modelPlanConfig(model, picked as PlanConfig);
     // the cache is keyed on the validated, normalized config: a request is validated the same
     // way whether its plan is cached or not (null, 1e999, a wrong type are never "absent")
     let key: string;
@@ -447,12 +502,13 @@ export async function createService(
     if (format === "png" && !imageOk) {
       throw new HttpError(
         400,
-        `format: samples of shape [${shape}] are not images`,
+        `format: ${decoder ? "decoded samples" : "samples"} of shape [${outShape}] are not images`,
         "format",
         '"json" for this model',
       );
     }
-    const n = b.n ?? 16;
+    const cond = classFields(b);
+    const n = b.n ?? (Array.isArray(cond.digit) ? cond.digit.length : 16);
     if (!isInt(n, 1, maxN)) {
       throw new HttpError(
         400,
@@ -478,6 +534,14 @@ export async function createService(
         `an integer in [1, ${maxSteps}]`,
       );
     }
+    if (Array.isArray(cond.digit) && cond.digit.length !== n) {
+      throw new HttpError(
+        400,
+        `digit: ${cond.digit.length} digits for n = ${n} samples`,
+        "digit",
+        `${digitAllowed()}, or an array of n = ${n} of them`,
+      );
+    }
     const { plan, key } = planFor(b);
     try {
       checkBatchSize(n, shape);
@@ -493,7 +557,60 @@ export async function createService(
         `at most ${Math.floor(maxNfe / perStep)} steps for this method (${maxNfe} evaluations)`,
       );
     }
-    return { format, n, seed, plan, planKey: key };
+    return { format, n, seed, plan, planKey: key, ...cond };
+  }
+
+  const digitAllowed = () => `an integer in [0, ${classes!.classes - 1}]`;
+
+  /**
+   * `digit` and `guidance`, validated before the plan cache is consulted (like the plan fields), so
+   * that a bad value is a 400 whatever is cached. Without `digit` the samples are unconditional
+   * (the model's null label), where a guidance scale would have nothing to act on.
+   */
+  function classFields(b: Record<string, unknown>): { digit?: number | number[]; guidance?: number } {
+    if (!classes) {
+      for (const field of ["digit", "guidance"]) {
+        if (b[field] !== undefined) {
+          throw new HttpError(
+            400,
+            `${field}: model ${model.name} has no class conditioning`,
+            field,
+            "absent for this model (it is not class-conditional)",
+          );
+        }
+      }
+      return {};
+    }
+    const digit = b.digit;
+    if (digit !== undefined) {
+      const one = (v: unknown) => isInt(v, 0, classes.classes - 1);
+      const ok = one(digit) ||
+        (Array.isArray(digit) && digit.length >= 1 && digit.length <= maxN && digit.every(one));
+      if (!ok) {
+        throw new HttpError(
+          400,
+          "digit: not a class of this model",
+          "digit",
+          `${digitAllowed()}, or an array of n such integers (1 ≤ n ≤ ${maxN})`,
+        );
+      }
+    }
+    const guidance = b.guidance;
+    if (guidance !== undefined) {
+      if (typeof guidance !== "number" || !(guidance >= 0 && guidance <= maxGuidance)) {
+        throw new HttpError(400, "guidance: out of range", "guidance", `a number in [0, ${maxGuidance}]`);
+      }
+      if (digit === undefined) {
+        throw new HttpError(
+          400,
+          "guidance: needs digit (unconditional samples have no guidance)",
+          "guidance",
+          "absent unless digit is given",
+        );
+      }
+    }
+    if (digit === undefined) return {};
+    return { digit: digit as number | number[], guidance: (guidance as number | undefined) ?? defaultGuidance };
   }
 
   async function samples(req: Request, note: string[]): Promise<Response> {
@@ -511,6 +628,9 @@ export async function createService(
     note.push(
       `n=${r.n} steps=${r.plan.steps} method=${r.plan.method} nfe=${r.plan.nfe} format=${r.format}`,
     );
+    if (r.digit !== undefined) note.push(`digit=${[r.digit].flat().join(",")} guidance=${r.guidance}`);
+    // w = 1 is the conditional output alone: skip the unconditional half of the batch
+    const guided = r.digit !== undefined && r.guidance !== 1;
     // a plain timer cleared when the request ends (rather than AbortSignal.timeout, whose timer
     // lingers for deadlineMs after every request)
     const deadlineCtl = new AbortController();
@@ -525,7 +645,7 @@ export async function createService(
     const signal = AbortSignal.any([req.signal, deadline]);
     const queuedAt = performance.now();
     // work in units of one sample through one network evaluation, for the Retry-After estimate
-    const perEval = r.n + (options.overheadSamples ?? 0);
+    const perEval = (guided ? 2 * r.n : r.n) + (options.overheadSamples ?? 0);
     const units = perEval * r.plan.nfe;
     const slot = queue.acquire(signal, units);
     if (!slot) {
@@ -550,6 +670,8 @@ export async function createService(
         seed: r.seed,
         backend,
         signal,
+        ...(r.digit !== undefined ? { conditioning: { [classes!.name]: r.digit } } : {}),
+        ...(guided ? { guidance: r.guidance } : {}),
         onProgress: (p) => release?.progress(perEval * p.nfe),
       });
       release();
@@ -563,9 +685,12 @@ export async function createService(
         "x-sample-ms": String(ms),
         "x-queue-ms": waitMs.toFixed(1),
       };
+      const images = result.decoded && result.decodedShape
+        ? { data: result.decoded, shape: result.decodedShape }
+        : { data: result.data, shape: result.shape };
       if (r.format === "png") {
         const png = encodePng(
-          tileSamples(result.data, result.shape, { scale, range }),
+          tileSamples(images.data, images.shape, { scale, range }),
         );
         return new Response(png as Uint8Array<ArrayBuffer>, {
           headers: {
@@ -579,6 +704,8 @@ export async function createService(
       return json(200, {
         shape: result.shape,
         data,
+        ...(result.decoded ? { decodedShape: result.decodedShape, decoded: Array.from(result.decoded, f32) } : {}),
+        ...(r.digit !== undefined ? { digit: r.digit, guidance: r.guidance } : {}),
         backend: result.backend,
         nfe: result.nfe,
         ms,
@@ -627,7 +754,9 @@ export async function createService(
         source: model.source,
         sampleShape: model.sampleShape,
         dtype: model.dtype,
-        dataRange: range,
+        dataRange: model.manifest.dataRange ?? [-1, 1],
+        decoder: decoder ? { outputShape: decoder.outputShape, dataRange: range } : null,
+        classes: classes ? { input: classes.name, classes: classes.classes, defaultGuidance, maxGuidance } : null,
       },
       backend: backend.name,
       ortWasm: options.ortWasm,

@@ -25,7 +25,7 @@
 
 import { mulberry32 as rng } from "../../testing/reference/random.ts";
 import { parseArgs } from "node:util";
-import { planRequests } from "./load_test.ts";
+import { modelClasses, planRequests } from "./load_test.ts";
 import { startServer } from "./spawn.ts";
 
 interface MemoryPoint {
@@ -140,7 +140,7 @@ export async function runSoak(o: {
   const deadline = t0 + o.maxSeconds * 1000;
   const random = rng(o.seed);
   // the warm-up requests come first (same mix); memory "start" is read after them
-  const planned = planRequests(o.warmup + o.requests, o.seed);
+  const planned = planRequests(o.warmup + o.requests, o.seed, await modelClasses(url));
   const byKind: Record<string, Record<string, number>> = {};
   const count = (kind: string, status: string) => {
     byKind[kind] ??= {};
