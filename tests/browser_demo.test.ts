@@ -445,13 +445,13 @@ Deno.test({
         );
       }
 
-      // 3. A valid generation afterwards on WASM (the fallback backend, and fast): two of every
+      // 3. A valid generation afterwards on WASM (the fallback backend, and fast): four of every
       // digit, one row per class, for the screenshot.
       await page.fill("#order", "3");
       await page.fill("#steps", "10");
       if (conditional) {
         await page.selectOption("#digit", "all");
-        await page.fill("#n", "2");
+        await page.fill("#n", "4");
       }
       await page.selectOption("#backend", "wasm");
       const t3 = performance.now();
@@ -477,7 +477,7 @@ Deno.test({
       assert.ok(fetched(wasmBuild), "the WASM runtime was not fetched for the WASM run");
       const stats3 = await canvasStats(page);
       if (conditional) {
-        assert.equal(stats3.tiles, 20);
+        assert.equal(stats3.tiles, 40);
         assert.equal(await page.evaluate(() => document.getElementById("canvas").dataset.rows), "10");
       }
       await page.screenshot({

@@ -36,8 +36,9 @@ const DEFAULT_GUIDANCE = 2;
 const MULTISTEP = new Set(["tab", "rhoab", "logrho", "ipndm"]);
 /** A demo limit on the batch (each sample is one network batch row). */
 const MAX_SAMPLES = 100;
-/** Canvas width the grid is scaled to fit (integer scale factors, pixelated). */
+/** Canvas size the grid is scaled to fit (integer scale factors, pixelated). */
 const TARGET_WIDTH = 400;
+const TARGET_HEIGHT = 600;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -237,15 +238,16 @@ function draw(
   }
   const cols = rowLength ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
-  let scale = Math.max(
-    1,
-    Math.floor((TARGET_WIDTH - (cols + 1) * 2) / (cols * img.w)),
-  );
-  const gap = Math.max(2, Math.round(scale / 2));
-  scale = Math.max(
-    1,
-    Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),
-  );
+  const fit = (gap: number) =>
+    Math.max(
+      1,
+      Math.min(
+        Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),
+        Math.floor((TARGET_HEIGHT - (rows + 1) * gap) / (rows * img.h)),
+      ),
+    );
+  const gap = Math.max(2, Math.round(fit(2) / 2));
+  const scale = fit(gap);
   const tiled = tileSamples(data, shape, {
     cols,
     scale,
