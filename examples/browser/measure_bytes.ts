@@ -10,6 +10,8 @@
  *   [--no-etag] [--label after] [--note text] [--out examples/browser/bytes.json]
  * ```
  *
+ * `--table <bytes.json>` prints the Markdown table of README.md from a results file and exits.
+ *
  * Without `--dist` it builds the page into a temporary folder first. With `--out` the result is
  * merged into that JSON file under `--label`, so one file can hold the numbers before and after a
  * change. Needs Debian's Chromium (`/usr/bin/chromium`); WebGPU runs on SwiftShader there.
@@ -154,6 +156,25 @@ function mib(n: number): string {
   return `${(n / 2 ** 20).toFixed(2)} MiB`;
 }
 
+/** A results file (labels → runs) as a Markdown table: one column per label, one row per path. */
+export function markdownTable(results: Record<string, { paths: Record<string, PathBytes>; note?: string }>): string {
+  const labels = Object.keys(results);
+  const cell = (n: number) => `${n.toLocaleString("en-US")} B (${mib(n)})`;
+  const lines = [
+    `| bytes fetched | ${labels.join(" | ")} |`,
+    `| --- | ${labels.map(() => "---:").join(" | ")} |`,
+  ];
+  for (const path of ["wasm", "webgpu"]) {
+    lines.push(`| ${path}, first visit | ${labels.map((l) => cell(results[l].paths[path].total)).join(" | ")} |`);
+  }
+  for (const path of ["wasm", "webgpu"]) {
+    lines.push(
+      `| ${path}, repeat visit | ${labels.map((l) => cell(results[l].paths[path].repeat.total)).join(" | ")} |`,
+    );
+  }
+  return lines.join("\n") + "\n\n" + labels.map((l) => `- ${l}: ${results[l].note ?? ""}`).join("\n");
+}
+
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
@@ -166,8 +187,13 @@ if (import.meta.main) {
       out: { type: "string" },
       note: { type: "string" },
       path: { type: "string", multiple: true },
+      table: { type: "string" },
     },
   });
+  if (values.table) {
+    console.log(markdownTable(JSON.parse(await Deno.readTextFile(values.table))));
+    Deno.exit(0);
+  }
   let dist = values.dist;
   let tmp: string | undefined;
   let models: string[] | undefined = values.model;
