@@ -335,6 +335,10 @@ Deno.test({
       const hasAdapter = status.includes("WebGPU adapter:");
       const shaderF16 = status.includes("with shader-f16");
       const conditional = await page.locator("#digit").isEnabled();
+      if (!model && catalog[0].id === "latent-mnist") {
+        assert.ok(conditional, "models/latent-mnist is built in, but the page offers no digit choice");
+        assert.ok(catalog.some((c) => c.id === "mnist"), "the unconditional models/mnist is no longer offered");
+      }
       if (!conditional) console.warn("  the default model is unconditional: the class checks are skipped");
       console.log(`  status: ${status}`);
 

@@ -22,6 +22,7 @@ import {
   GRID_NAMES,
   makePlan,
   METHOD_NAMES,
+  methodInfo,
   type PlanConfig,
   planToJSON,
   RK_NAMES,
@@ -33,7 +34,6 @@ import type { CatalogModel, ErrorInfo, FromWorker, NetworkInfo, ToWorker } from 
 /** The guidance scale offered first (the CLI demo's default, chosen from bench:quality). */
 const DEFAULT_GUIDANCE = 2;
 
-const MULTISTEP = new Set(["tab", "rhoab", "logrho", "ipndm"]);
 /** A demo limit on the batch (each sample is one network batch row). */
 const MAX_SAMPLES = 100;
 /** Canvas size the grid is scaled to fit (integer scale factors, pixelated). */
@@ -120,21 +120,20 @@ function fillGrids(m: ModelManifest): void {
   fillSelect(grid, names, m.scheduler ? "diffusers" : "time-quadratic");
 }
 
-/** Keeps the method-specific fields consistent with the chosen sampler. */
+/** Keeps the method-specific fields consistent with the chosen sampler (its orders from the registry). */
 function onMethodChange(): void {
-  const m = method.value;
-  if (MULTISTEP.has(m)) {
-    if (order.value === "" || order.value === "0") order.value = "3";
-    orderHint.textContent = "0–3 (multistep DEIS / iPNDM)";
-  } else if (m === "rhork") {
+  const info = methodInfo(method.value)!;
+  const [lo, hi] = info.orders;
+  if (info.name === "rhork") {
     order.value = "";
     orderHint.textContent = "not used: rhork's order is its RK tableau";
   } else {
-    order.value = "0";
-    orderHint.textContent = `0 for ${m}`;
+    const r = Number(order.value);
+    if (order.value === "" || !(r >= lo && r <= hi)) order.value = String(info.defaultOrder);
+    orderHint.textContent = lo === hi ? `${lo} for ${info.name}` : `${lo}–${hi}: ${info.help}`;
   }
-  rk.disabled = m !== "rhork";
-  lambda.disabled = m !== "ddim";
+  rk.disabled = info.name !== "rhork";
+  lambda.disabled = !info.stochastic;
 }
 method.addEventListener("change", onMethodChange);
 onMethodChange();
