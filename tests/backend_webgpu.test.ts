@@ -4,6 +4,7 @@
  * and classifier-free guidance as one batched call. Skipped when the runtime has no adapter.
  */
 import assert from "node:assert/strict";
+import { scaledDiff } from "./helpers.ts";
 import { AbortError, ConfigError, ModelError } from "../src/errors.ts";
 import { gpuBufferStats, probeAdapter } from "../src/backends/mod.ts";
 import { ortWebGpu as ort } from "../src/runtime/ort.ts";
@@ -16,17 +17,6 @@ import type { PlanConfig } from "../src/plan/config.ts";
 const hasGpu = (await probeAdapter()) !== null;
 const opts = { ignore: !hasGpu, sanitizeOps: false, sanitizeResources: false };
 const MODELS = new URL("../models/", import.meta.url);
-
-/** max_i |a_i − b_i| / max_i |b_i|. */
-function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
-}
 
 /** Largest elementwise relative error, with |b| below `floor` compared absolutely against floor. */
 function relDiff(

@@ -19,6 +19,7 @@
  * latent case, `result.decoded` (`[n, ...decoder.outputShape]`).
  */
 import assert from "node:assert/strict";
+import { scaledDiff } from "./helpers.ts";
 import { loadModel, type NetworkFunction, planFromJSON, sample, type SampleResult } from "../mod.ts";
 import type { Plan } from "../src/plan/types.ts";
 import { probeAdapter } from "../src/backends/mod.ts";
@@ -70,17 +71,6 @@ async function fixture(name: string): Promise<{ ref: Reference; plans: Map<strin
     plans.set(run.plan, planFromJSON(await Deno.readTextFile(`${FIXTURES}/${name}/${run.plan}`)));
   }
   return { ref, plans };
-}
-
-/** max_i |a_i − b_i| / max_i |b_i|. */
-function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
 }
 
 function sampleOptions(ref: Reference, plan: Plan) {

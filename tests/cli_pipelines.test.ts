@@ -2,22 +2,13 @@
 // --image/--strength/--mask reproduce the API's img2img and inpainting, and misuse exits 2 naming the flag.
 
 import assert from "node:assert/strict";
+import { runTask } from "./helpers.ts";
 import { decode } from "fast-png";
 import { loadModel, makePlan, sample } from "../mod.ts";
 
 const root = new URL("../", import.meta.url);
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "sample", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: "/tmp" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runTask("sample", args);
 
 Deno.test("sample CLI with a decoder model: the PNG and --out-json hold the decoded images", async () => {
   const dir = await Deno.makeTempDir();

@@ -2,20 +2,11 @@
 // shape mismatches and bad flags exit 2 with one line naming the flag.
 
 import assert from "node:assert/strict";
+import { runTask } from "./helpers.ts";
 
 const root = new URL("../", import.meta.url);
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "sample", ...args],
-    cwd: root,
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: "/tmp" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const run = (args: string[]) => runTask("sample", args);
 
 Deno.test("--out-json - keeps stdout to the JSON samples; progress goes to stderr", async () => {
   const r = await run([

@@ -11,6 +11,7 @@
  *   precision), and torch's own spot values from the fixture.
  */
 import assert from "node:assert/strict";
+import { runTask } from "./helpers.ts";
 import { ConfigError, ModelError } from "../src/errors.ts";
 import { makePlan } from "../src/plan/make_plan.ts";
 import {
@@ -689,17 +690,7 @@ Deno.test("a manifest may name a scheduler config instead of an sde", async () =
   assert.equal(validateManifest({ sde: { name: "vp-linear" }, sampleShape: [2] }).scheduler, undefined);
 });
 
-async function sampleCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "sample", ...args],
-    cwd: new URL("../", import.meta.url),
-    stdout: "piped",
-    stderr: "piped",
-    env: { XDG_RUNTIME_DIR: "/tmp" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
+const sampleCli = (args: string[]) => runTask("sample", args);
 
 Deno.test("sample --diffusers-config: must be the model's schedule and prediction; a scheduler manifest samples", async () => {
   const g = gaussianModel({ prediction: "v" });

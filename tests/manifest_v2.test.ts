@@ -5,6 +5,7 @@
  * exact ε of the same data (closed forms in testing/synthetic.ts), never with our own earlier output.
  */
 import assert from "node:assert/strict";
+import { scaledDiff } from "./helpers.ts";
 import { ModelError } from "../src/errors.ts";
 import { createWebGpuBackend, probeAdapter } from "../src/backends/mod.ts";
 import { loadModel, type Model, validateManifest } from "../src/model/mod.ts";
@@ -16,17 +17,6 @@ import type { Plan } from "../src/plan/types.ts";
 
 const hasGpu = (await probeAdapter()) !== null;
 const gpuOpts = { ignore: !hasGpu, sanitizeOps: false, sanitizeResources: false };
-
-/** max_i |a_i − b_i| / max_i |b_i|. */
-function scaledDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0, s = 0;
-  for (let i = 0; i < a.length; i++) {
-    d = Math.max(d, Math.abs(a[i] - b[i]));
-    s = Math.max(s, Math.abs(b[i]));
-  }
-  return d / s;
-}
 
 async function synthetic(o: GaussianModelOptions): Promise<{ model: Model; g: ReturnType<typeof gaussianModel> }> {
   const g = gaussianModel(o);

@@ -68,7 +68,11 @@ export function timeTensor(ort: Ort, dtype: TimeDtype, value: number, batch: num
  * (runtimes without Float16Array); those are reinterpreted, never copied.
  */
 export function outputValues(out: OrtTensor): NumberArray {
-  const d = out.data as unknown;
-  if (d instanceof Uint16Array) return new Float16Array(d.buffer, d.byteOffset, d.length);
-  return d as NumberArray;
+  return numberView(out.data);
+}
+
+/** Tensor data as numbers: raw float16 bits (a Uint16Array) are viewed as a Float16Array. */
+export function numberView(data: unknown): NumberArray {
+  if (data instanceof Uint16Array) return new Float16Array(data.buffer, data.byteOffset, data.length);
+  return data as NumberArray;
 }

@@ -10,7 +10,8 @@
 
 import { describe, ModelError } from "../errors.ts";
 import { ortFor, type OrtSession, type OrtTensor } from "../runtime/ort.ts";
-import type { SessionKind } from "./model.ts";
+import { type SessionKind, SessionPool } from "./session_pool.ts";
+import { numberView } from "./boundary.ts";
 import { type GraphInfo, type GraphValue, readGraphInfo } from "./graph_info.ts";
 import { isConfinedPath } from "./manifest.ts";
 
@@ -157,59 +158,6 @@ export function checkDecoderAgainstGraph(
   check(g.outputs.find((o) => o.name === spec.output), "output", spec.output, spec.outputShape);
 }
 
-/** float32 → IEEE half bits, rounding to nearest even (what a float16 decoder input receives). */
-export function toHalfBits(values: ArrayLike<number>): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f = new Float32Array(1), u = new Uint32Array(f.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f[0] = values[i];
-    const x = u[0];
-    const sign = (x >>> 16) & 0x8000;
-    const exp = (x >>> 23) & 0xff;
-    let mant = x & 0x7fffff;
-    if (exp === 0xff) {
-      out[i] = sign | 0x7c00 | (mant ? 0x200 : 0);
-      continue;
-    }
-    const e = exp - 127 + 15;
-    if (e >= 31) {
-      out[i] = sign | 0x7c00;
-      continue;
-    }
-    if (e <= 0) {
-      if (e < -10) {
-        out[i] = sign;
-        continue;
-      }
-      mant |= 0x800000;
-      const shift = 14 - e;
-      const half = 1 << (shift - 1);
-      let h = mant >>> shift;
-      const rest = mant & ((1 << shift) - 1);
-      if (rest > half || (rest === half && (h & 1))) h++;
-      out[i] = sign | h;
-      continue;
-    }
-    let h = (e << 10) | (mant >>> 13);
-    const rest = mant & 0x1fff;
-    if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
-    out[i] = sign | h;
-  }
-  return out;
-}
-
-/** IEEE half bits → numbers. */
-export function fromHalfBits(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) {
-    const h = bits[i];
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-    out[i] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return out;
-}
-
 /** A model's decoder: its spec, ONNX bytes and sessions. */
 export class Decoder {
   /** The validated `decoder` entry. */
@@ -218,9 +166,7 @@ export class Decoder {
   readonly bytes: Uint8Array;
   readonly #model: string;
   readonly #sampleShape: readonly number[];
-  readonly #sessions = new Map<SessionKind, Promise<OrtSession>>();
-  #queue: Promise<unknown> = Promise.resolve();
-  #disposed = false;
+  readonly #pool = new SessionPool();
 
   /** Wraps checked parts (see `loadModel`). */
   constructor(spec: DecoderSpec, bytes: Uint8Array, model: string, sampleShape: readonly number[]) {
@@ -237,24 +183,19 @@ export class Decoder {
 
   /** The decoder's session for an execution provider, created once. */
   session(kind: SessionKind): Promise<OrtSession> {
-    if (this.#disposed) return Promise.reject(new ModelError(this.#model, "the model was disposed", "decoder"));
-    let s = this.#sessions.get(kind);
-    if (!s) {
-      s = ortFor(kind).InferenceSession.create(this.bytes, {
+    if (this.#pool.disposed) return Promise.reject(new ModelError(this.#model, "the model was disposed", "decoder"));
+    return this.#pool.session(kind, () =>
+      ortFor(kind).InferenceSession.create(this.bytes, {
         logSeverityLevel: 3,
         executionProviders: [kind === "native" ? "cpu" : kind],
       }).catch((e) => {
-        this.#sessions.delete(kind);
         throw new ModelError(
           this.#model,
           `onnxruntime could not create a ${kind} decoder session: ${(e as Error).message ?? e}`,
           "decoder.onnx",
           { cause: e },
         );
-      });
-      this.#sessions.set(kind, s);
-    }
-    return s;
+      }));
   }
 
   /** The decoder's input tensor for host latents (already divided by the scaling factor). */
@@ -262,7 +203,7 @@ export class Decoder {
     const ort = ortFor(kind);
     const dims = [n, ...this.#sampleShape];
     return this.spec.dtype === "float16"
-      ? new ort.Tensor("float16", toHalfBits(scaled) as unknown as Float32Array, dims)
+      ? new ort.Tensor("float16", Float16Array.from(scaled) as unknown as Float32Array, dims)
       : new ort.Tensor("float32", scaled, dims);
   }
 
@@ -271,7 +212,7 @@ export class Decoder {
    * decoded batch `[n, ...outputShape]` in float32. A wrong shape or a NaN/Inf is a {@link ModelError}.
    */
   run(kind: SessionKind, input: OrtTensor, n: number): Promise<Float32Array> {
-    const job = this.#queue.then(async () => {
+    return this.#pool.serialise(async () => {
       const session = await this.session(kind);
       let out: OrtTensor;
       try {
@@ -288,10 +229,8 @@ export class Decoder {
             "decoder.outputShape",
           );
         }
-        const raw = await out.getData();
-        const data = out.type === "float16"
-          ? fromHalfBits(new Uint16Array((raw as Uint16Array).buffer, (raw as Uint16Array).byteOffset, raw.length))
-          : Float32Array.from(raw as Float32Array);
+        // a copy: the output may be onnxruntime's own memory (float16 is widened on the way)
+        const data = Float32Array.from(numberView(await out.getData()));
         let bad = 0;
         for (let i = 0; i < data.length; i++) if (data[i] - data[i] !== 0) bad++;
         if (bad > 0) {
@@ -306,23 +245,10 @@ export class Decoder {
         out.dispose();
       }
     });
-    this.#queue = job.catch(() => {});
-    return job;
   }
 
   /** Releases the decoder's sessions. */
-  async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    await this.#queue;
-    const all = [...this.#sessions.values()];
-    this.#sessions.clear();
-    for (const s of all) {
-      try {
-        await (await s).release();
-      } catch {
-        // creation failed: nothing to release
-      }
-    }
+  dispose(): Promise<void> {
+    return this.#pool.dispose();
   }
 }

@@ -19,10 +19,10 @@ import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts
 import { dataMap, type EpsMap, epsMap, type EvalPoint, inputScale, timeInput } from "./convert.ts";
 import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
 import { MAX_GUIDANCE_SCALE } from "../limits.ts";
+import { type SessionKind, SessionPool } from "./session_pool.ts";
 import type { Decoder } from "./decoder.ts";
 
-/** Execution providers a model session can be created for. */
-export type SessionKind = "webgpu" | "wasm" | "native";
+export type { SessionKind };
 
 /** A conditioning value: one number for every sample, one value per sample element, or the whole batch. */
 export type ConditioningValue =
@@ -113,9 +113,7 @@ export class Model {
   /** The decoder stage, when the manifest has `decoder` (set by `loadModel`). */
   decoder?: Decoder;
   readonly #options: ModelSessionOptions;
-  readonly #sessions = new Map<SessionKind, Promise<OrtSession>>();
-  #queue: Promise<unknown> = Promise.resolve();
-  #disposed = false;
+  readonly #pool = new SessionPool();
 
   /** Wraps validated parts; prefer `loadModel`. */
   constructor(
@@ -165,7 +163,7 @@ export class Model {
 
   /** Whether {@link dispose} was called. */
   get disposed(): boolean {
-    return this.#disposed;
+    return this.#pool.disposed;
   }
 
   /** The time input value at `point`. */
@@ -198,16 +196,10 @@ export class Model {
    * The WebGPU session keeps its output on the GPU (`preferredOutputLocation: "gpu-buffer"`).
    */
   session(kind: SessionKind): Promise<OrtSession> {
-    if (this.#disposed) {
+    if (this.#pool.disposed) {
       return Promise.reject(this.#error("the model was disposed", "session"));
     }
-    let s = this.#sessions.get(kind);
-    if (!s) {
-      s = this.#create(kind);
-      this.#sessions.set(kind, s);
-      s.catch(() => this.#sessions.delete(kind));
-    }
-    return s;
+    return this.#pool.session(kind, () => this.#create(kind));
   }
 
   async #create(kind: SessionKind): Promise<OrtSession> {
@@ -279,7 +271,7 @@ export class Model {
    * re-entrant). Returns the output tensor, which the caller must dispose.
    */
   run(kind: SessionKind, feeds: Record<string, OrtTensor>): Promise<OrtTensor> {
-    const job = this.#queue.then(async () => {
+    return this.#pool.serialise(async () => {
       const session = await this.session(kind);
       let result: OrtOutputs;
       try {
@@ -293,8 +285,6 @@ export class Model {
       }
       return result[this.manifest.output] as OrtTensor;
     });
-    this.#queue = job.catch(() => {});
-    return job;
   }
 
   /**
@@ -465,18 +455,8 @@ export class Model {
 
   /** Releases every onnxruntime session. The model cannot be used afterwards. */
   async dispose(): Promise<void> {
-    if (this.#disposed) return;
-    this.#disposed = true;
-    await this.#queue;
+    if (this.#pool.disposed) return;
+    await this.#pool.dispose();
     await this.decoder?.dispose();
-    const all = [...this.#sessions.values()];
-    this.#sessions.clear();
-    for (const s of all) {
-      try {
-        await (await s).release();
-      } catch {
-        // creation failed: nothing to release
-      }
-    }
   }
 }
