@@ -1,14 +1,19 @@
 // The browser demo (examples/browser/) end to end: build it, serve it on 127.0.0.1, drive headless
 // Chromium (Debian's /usr/bin/chromium, WebGPU through SwiftShader when available) with
-// playwright-core, generate samples, check that the canvas holds images (not blank, not noise),
-// keep a screenshot, then check that a bad setting shows the SDK's ConfigError naming the field and
-// that the page still generates afterwards.
+// playwright-core, generate digits of a requested class, classify the decoded digits the page
+// holds with models/mnist-features (they must be of the requested class), check that the canvas
+// holds images (not blank, not noise), keep a screenshot, check that a bad setting shows the SDK's
+// ConfigError naming the field and that the page still generates afterwards; and, from the
+// server's side, that the page fetched only the onnxruntime build in use, compressed.
 //
 // Skipped (with a message) only when /usr/bin/chromium is absent; tools/setup.sh installs it.
-// DEIS_DEMO_MODEL=<model dir> builds the page with another model (default: the build's default).
+// DEIS_DEMO_MODEL=<model dir> builds the page with another model (default: the build's default,
+// models/latent-mnist and models/mnist). With an unconditional model the class checks are skipped.
 
 import assert from "node:assert/strict";
-import { serveDir, type StaticServer } from "../examples/browser/serve.ts";
+import { serveDir, type ServedResponse, type StaticServer } from "../examples/browser/serve.ts";
+import { CHROMIUM, CHROMIUM_ARGS } from "../examples/browser/measure_bytes.ts";
+import { ortWasm } from "../src/runtime/ort.ts";
 // Pinned here rather than in deno.json's import map, which this test does not own.
 // deno-lint-ignore no-import-prefix
 import * as playwright from "npm:playwright-core@1.65.1";
@@ -22,25 +27,16 @@ const { chromium } = playwright;
 // deno-lint-ignore no-explicit-any
 declare const document: any;
 
-const CHROMIUM = "/usr/bin/chromium";
 const ROOT = new URL("../", import.meta.url).pathname;
 // The committed screenshot is refreshed only on request (UPDATE_SCREENSHOT=1), so that a test run
 // leaves the working tree clean; otherwise it goes to a temporary file.
 const SCREENSHOT = Deno.env.get("UPDATE_SCREENSHOT") === "1"
   ? new URL("../examples/browser/screenshot.png", import.meta.url).pathname
   : await Deno.makeTempFile({ suffix: ".png" });
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--enable-unsafe-webgpu",
-  "--use-webgpu-adapter=swiftshader",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
 /** Longest a single generation may take (SwiftShader WebGPU on 2 shared cores is slow). */
-const RUN_TIMEOUT_MS = 150_000;
+const RUN_TIMEOUT_MS = 240_000;
+/** Share of digits that must be classified as the class asked for (the model: ~95 % at guidance 2). */
+const MIN_CLASS_ACCURACY = 0.8;
 
 const haveChromium = (() => {
   try {
@@ -170,6 +166,58 @@ function assertLooksLikeImages(s: CanvasStats, what: string): void {
   );
 }
 
+/** The class models/mnist-features assigns to each 28×28 digit in [-1, 1]. */
+async function classify(images: Float32Array, count: number): Promise<number[]> {
+  const session = await ortWasm.InferenceSession.create(
+    await Deno.readFile(new URL("../models/mnist-features/model.onnx", import.meta.url)),
+    { executionProviders: ["wasm"] },
+  );
+  try {
+    // a decoder may overshoot [-1, 1] a little; the classifier was trained on that range
+    const x = Float32Array.from(images, (v) => Math.max(-1, Math.min(1, v)));
+    const r = await session.run({ x: new ortWasm.Tensor("float32", x, [count, 1, 28, 28]) });
+    const logits = r.logits.data as Float32Array;
+    return Array.from({ length: count }, (_, k) => {
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
+      return best;
+    });
+  } finally {
+    await session.release();
+  }
+}
+
+interface LastResult {
+  data: number[];
+  shape: number[];
+  labels: number[] | null;
+  backend: string;
+  network: { file: string; dtype: string; reason: string };
+}
+
+/** The last result the page drew (its `deisDemo.last` hook), with the data as plain numbers. */
+function lastResult(page: Page): Promise<LastResult> {
+  return page.evaluate(() => {
+    // deno-lint-ignore no-explicit-any
+    const last = (globalThis as any).deisDemo.last;
+    return { ...last, data: Array.from(last.data as Float32Array) };
+  });
+}
+
+/** Classifies the digits drawn and checks that enough are of the class asked for. */
+async function assertRequestedClasses(page: Page, what: string): Promise<string> {
+  const last = await lastResult(page);
+  assert.deepEqual(last.shape.slice(1), [1, 28, 28], `${what}: decoded digits expected, got [${last.shape}]`);
+  assert.ok(last.labels, `${what}: the page did not record the classes it asked for`);
+  const n = last.shape[0];
+  assert.equal(last.labels.length, n);
+  const got = await classify(Float32Array.from(last.data), n);
+  const right = got.filter((c, i) => c === last.labels![i]).length;
+  const summary = `${right}/${n} of the requested class (asked ${last.labels.join("")}, classified ${got.join("")})`;
+  assert.ok(right / n >= MIN_CLASS_ACCURACY, `${what}: only ${summary}`);
+  return summary;
+}
+
 /** Clicks Generate and waits until the page says done or error. */
 async function generate(page: Page): Promise<string> {
   await page.click("#generate");
@@ -182,7 +230,7 @@ async function generate(page: Page): Promise<string> {
 }
 
 Deno.test({
-  name: "browser demo: builds, samples in headless Chromium, reports errors by field",
+  name: "browser demo: builds, draws digits of the requested class in headless Chromium, reports errors by field",
   ignore: !haveChromium,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -195,6 +243,7 @@ Deno.test({
     let server: StaticServer | undefined;
     let context: BrowserContext | undefined;
     const pageErrors: string[] = [];
+    const served: ServedResponse[] = [];
     try {
       const model = Deno.env.get("DEIS_DEMO_MODEL");
       const build = await new Deno.Command(Deno.execPath(), {
@@ -214,29 +263,43 @@ Deno.test({
       const buildLog = new TextDecoder().decode(build.stdout) +
         new TextDecoder().decode(build.stderr);
       assert.equal(build.code, 0, `browser:build failed:\n${buildLog}`);
-      for (
-        const f of ["index.html", "main.js", "worker.js", "model/model.json"]
-      ) {
+      for (const f of ["index.html", "main.js", "worker.js", "models.json"]) {
         assert.ok(Deno.statSync(`${out}/${f}`).isFile, `${f} was not built`);
       }
-      assert.ok(
-        [...Deno.readDirSync(out)].some((e) => e.name.endsWith(".wasm")),
-        "onnxruntime's .wasm files were not copied",
-      );
+      const catalog = JSON.parse(Deno.readTextFileSync(`${out}/models.json`)) as {
+        id: string;
+        float32: string;
+        float16?: string;
+      }[];
+      assert.ok(catalog.length >= 1);
+      assert.ok(Deno.statSync(`${out}/model/${catalog[0].id}/${catalog[0].float32}`).isFile);
+      // The page plans with @seed/deis/plan only: onnxruntime is the worker's.
+      const mainJs = Deno.readTextFileSync(`${out}/main.js`);
+      assert.doesNotMatch(mainJs, /InferenceSession|ort-wasm-simd-threaded/, "main.js bundles onnxruntime");
+      assert.match(Deno.readTextFileSync(`${out}/worker.js`), /InferenceSession/);
 
-      server = await serveDir({ root: out });
+      server = await serveDir({ root: out, onResponse: (r) => served.push(r) });
       const wasm = [...Deno.readDirSync(out)].find((e) => e.name.endsWith(".wasm"))!.name;
       const head = await fetch(server.url + wasm, { method: "HEAD" });
       assert.equal(head.headers.get("content-type"), "application/wasm");
       const missing = await fetch(server.url + "no-such-file.js");
       await missing.body?.cancel();
       assert.equal(missing.status, 404);
+      // compressed when asked for, identity otherwise; the bytes are the file's either way
+      for (const enc of ["br", "gzip", "identity"]) {
+        const r: Response = await fetch(server.url + "main.js", { headers: { "accept-encoding": enc } });
+        const bytes = new Uint8Array(await r.arrayBuffer()); // fetch decodes br and gzip
+        assert.equal(r.headers.get("content-encoding"), enc === "identity" ? null : enc, enc);
+        assert.equal(r.headers.get("vary"), "Accept-Encoding");
+        assert.deepEqual(bytes, Deno.readFileSync(`${out}/main.js`), `main.js sent with ${enc} differs`);
+      }
+      served.length = 0;
 
       context = await chromium.launchPersistentContext(profile, {
         executablePath: CHROMIUM,
         headless: true,
         args: CHROMIUM_ARGS,
-        viewport: { width: 1000, height: 720 },
+        viewport: { width: 1000, height: 760 },
         timeout: 60_000,
       });
       const page = context.pages()[0] ?? (await context.newPage());
@@ -270,13 +333,28 @@ Deno.test({
       );
       const status = (await page.locator("#status").textContent()) ?? "";
       const hasAdapter = status.includes("WebGPU adapter:");
+      const shaderF16 = status.includes("with shader-f16");
+      const conditional = await page.locator("#digit").isEnabled();
+      if (!model && catalog[0].id === "latent-mnist") {
+        assert.ok(conditional, "models/latent-mnist is built in, but the page offers no digit choice");
+        assert.ok(catalog.some((c) => c.id === "mnist"), "the unconditional models/mnist is no longer offered");
+      }
+      if (!conditional) console.warn("  the default model is unconditional: the class checks are skipped");
+      console.log(`  status: ${status}`);
 
-      // 1. A valid generation on WebGPU (or auto without an adapter): 4 samples, 10 steps (tAB-DEIS r = 3).
+      const fetched = (name: string) => served.some((r) => r.path === `/${name}` && r.status === 200);
+      const expectedTotal = async (steps: number) => steps + (await page.locator("#denoise").isChecked() ? 1 : 0);
+
+      // 1. WebGPU (or auto without an adapter): ten 3s (tAB-DEIS r = 3, 10 steps, guidance 2).
       await page.selectOption("#method", "tab");
       await page.fill("#order", "3");
       await page.fill("#steps", "10");
-      await page.fill("#n", "4");
       await page.fill("#seed", "7");
+      if (conditional) {
+        await page.selectOption("#digit", "3");
+        await page.fill("#guidance", "2");
+        await page.fill("#n", "10");
+      } else await page.fill("#n", "4");
       // With an adapter (SwiftShader here) ask for WebGPU explicitly: `auto` prefers WASM over a
       // software adapter, and this run is what exercises the GPU-resident loop in a browser.
       await page.selectOption("#backend", hasAdapter ? "webgpu" : "auto");
@@ -290,13 +368,14 @@ Deno.test({
       );
       const backend1 = await page.locator("#backend-used").textContent();
       const result1 = (await page.locator("#result").textContent()) ?? "";
-      assert.ok(
-        backend1 === "webgpu" || backend1 === "wasm",
-        `backend reported: ${backend1}`,
-      );
       if (hasAdapter) assert.equal(backend1, "webgpu", "an adapter exists but WebGPU was not used");
-      if (!hasAdapter) assert.equal(backend1, "wasm");
+      else assert.equal(backend1, "wasm");
       assert.match(result1, /\d+ (ms|s)/, "no timing shown");
+      // the network: float16 on WebGPU with shader-f16 when the model has one, else float32
+      const network1 = await page.locator("#network-used").textContent();
+      const wantF16 = backend1 === "webgpu" && shaderF16 && catalog[0].float16 !== undefined;
+      assert.equal(network1, wantF16 ? catalog[0].float16 : catalog[0].float32, result1);
+      assert.match(result1, wantF16 ? /shader-f16/ : /float32/, "the page does not say why this network ran");
       const progress = await page.evaluate(() => {
         const p = document.getElementById("progress");
         return {
@@ -308,23 +387,25 @@ Deno.test({
         };
       });
       assert.equal(progress.value, progress.max, "progress bar not full");
-      assert.equal(progress.max, 11, "10 steps + the final denoising");
+      assert.equal(progress.max, await expectedTotal(10), "10 steps (+ the final denoising when checked)");
       assert.ok(
         progress.updates >= 10,
         `only ${progress.updates} progress updates`,
       );
+      // only the onnxruntime build in use was fetched, and compressible files came compressed
+      const webgpuBuild = "ort-wasm-simd-threaded.asyncify.wasm", wasmBuild = "ort-wasm-simd-threaded.wasm";
+      assert.ok(fetched(backend1 === "webgpu" ? webgpuBuild : wasmBuild), `the ${backend1} runtime was not fetched`);
+      assert.ok(!fetched(backend1 === "webgpu" ? wasmBuild : webgpuBuild), "the other backend's runtime was fetched");
+      const plain = served.filter((r) => r.status === 200 && !r.encoding && /\.(js|wasm|onnx|json)$/.test(r.path));
+      assert.deepEqual(plain.map((r) => r.path), [], "sent uncompressed");
       const stats1 = await canvasStats(page);
-      assert.equal(stats1.tiles, 4);
-      await page.screenshot({
-        path: SCREENSHOT,
-        fullPage: true,
-        animations: "disabled",
-        caret: "hide",
-      });
       console.log(
-        `  run 1: ${backend1} in ${(ms1 / 1000).toFixed(1)} s — ${result1}\n  canvas: ${JSON.stringify(stats1)}`,
+        `  run 1: ${backend1} (${network1}) in ${(ms1 / 1000).toFixed(1)} s — ${result1}\n  canvas: ${
+          JSON.stringify(stats1)
+        }`,
       );
       assertLooksLikeImages(stats1, `run 1 (${backend1})`);
+      if (conditional) console.log(`  run 1: ${await assertRequestedClasses(page, `run 1 (${backend1})`)}`);
 
       // 2. Invalid settings: the SDK's ConfigError, naming the field, and the page keeps working.
       for (
@@ -368,9 +449,14 @@ Deno.test({
         );
       }
 
-      // 3. A valid generation afterwards (on WASM: it also covers the fallback backend, and is fast).
-      await page.fill("#order", "2");
-      await page.fill("#steps", "8");
+      // 3. A valid generation afterwards on WASM (the fallback backend, and fast): four of every
+      // digit, one row per class, for the screenshot.
+      await page.fill("#order", "3");
+      await page.fill("#steps", "10");
+      if (conditional) {
+        await page.selectOption("#digit", "all");
+        await page.fill("#n", "4");
+      }
       await page.selectOption("#backend", "wasm");
       const t3 = performance.now();
       const state3 = await generate(page);
@@ -387,15 +473,28 @@ Deno.test({
         "the old error is still shown",
       );
       assert.equal(await page.locator("#backend-used").textContent(), "wasm");
+      assert.equal(await page.locator("#network-used").textContent(), catalog[0].float32, "WASM runs float32");
       assert.equal(
         await page.locator("#order").getAttribute("aria-invalid"),
         null,
       );
+      assert.ok(fetched(wasmBuild), "the WASM runtime was not fetched for the WASM run");
       const stats3 = await canvasStats(page);
-      assertLooksLikeImages(stats3, "run 3 (wasm)");
+      if (conditional) {
+        assert.equal(stats3.tiles, 40);
+        assert.equal(await page.evaluate(() => document.getElementById("canvas").dataset.rows), "10");
+      }
+      await page.screenshot({
+        path: SCREENSHOT,
+        fullPage: true,
+        animations: "disabled",
+        caret: "hide",
+      });
       console.log(
         `  run 3: wasm in ${(ms3 / 1000).toFixed(1)} s — canvas: ${JSON.stringify(stats3)}`,
       );
+      assertLooksLikeImages(stats3, "run 3 (wasm)");
+      if (conditional) console.log(`  run 3: ${await assertRequestedClasses(page, "run 3 (wasm)")}`);
 
       assert.deepEqual(
         foreign,

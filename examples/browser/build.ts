@@ -4,16 +4,20 @@
  * - `main.js` (the page) and `worker.js` (the sampler, in a module worker), bundled with esbuild
  *   from `main.ts` / `worker.ts`, which import the SDK from `../../mod.ts`;
  * - `index.html`;
- * - `model/`: the model's `model.json` and the ONNX file it names;
- * - onnxruntime-web's runtime files (`ort-wasm-simd-threaded*.wasm` / `.mjs`) that the bundles
- *   fetch at run time, relative to themselves: nothing is loaded from a CDN.
+ * - `model/<name>/`: each model's manifests (`model.json`, and `model.fp16.json` when there is
+ *   one), the ONNX files they name (network and decoder) and the scheduler config, plus
+ *   `models.json`, the list the page offers;
+ * - onnxruntime-web's runtime files (`ort-wasm-simd-threaded*.wasm` / `.mjs`) that the worker
+ *   fetches at run time, relative to itself: nothing is loaded from a CDN.
  *
  * ```sh
- * deno task browser:build [--model models/mnist] [--out examples/browser/dist] [--no-minify]
+ * deno task browser:build [--model models/latent-mnist --model models/mnist] [--out examples/browser/dist] [--no-minify]
  * ```
  *
- * Without `--model` the build uses `models/mnist` when it holds a `model.json`, else
- * `models/gmm-image`.
+ * Without `--model` the build offers `models/latent-mnist` (class-conditional digits) and
+ * `models/mnist` (unconditional), those of them that exist, else `models/gmm-image`.
+ *
+ * The page's bundle (`main.js`) must not contain onnxruntime: the build fails when it does.
  *
  * npm packages: esbuild does not read deno.json's import map or `npm:` specifiers, so when the
  * repository has no `node_modules/` the build links the packages of deno.lock from Deno's npm
@@ -26,14 +30,15 @@
 // deno-lint-ignore no-import-prefix
 import * as esbuild from "npm:esbuild@0.28.2";
 import { parseArgs } from "node:util";
+import type { CatalogModel } from "./protocol.ts";
 
 const HERE = new URL("./", import.meta.url);
 const ROOT = new URL("../../", import.meta.url);
 
 /** Options of {@link buildDemo}. */
 export interface BuildOptions {
-  /** Model directory (holding model.json), relative to the repository root or absolute. */
-  model?: string;
+  /** Model directories (each holding model.json), relative to the repository root or absolute. */
+  models?: string[];
   /** Output directory (default `examples/browser/dist`), relative to the current directory or absolute. */
   out?: string;
   /** Minify the bundles (default true). */
@@ -46,10 +51,8 @@ export interface BuildOptions {
 export interface BuildResult {
   /** Absolute output directory. */
   outDir: string;
-  /** The model directory used, relative to the repository root when inside it. */
-  model: string;
-  /** The model's name (from its manifest). */
-  modelName: string;
+  /** The models offered, first the default. */
+  models: CatalogModel[];
   /** Files written, relative to outDir, with their sizes in bytes. */
   files: { path: string; bytes: number }[];
 }
@@ -71,9 +74,53 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** The default model: models/mnist once it exists, else the exact Gaussian-mixture images. */
-export async function defaultModelDir(): Promise<string> {
-  return (await exists(rootPath("models/mnist/model.json"))) ? "models/mnist" : "models/gmm-image";
+/** The default models: latent-mnist and mnist, those that exist, else the Gaussian-mixture images. */
+export async function defaultModelDirs(): Promise<string[]> {
+  const dirs: string[] = [];
+  for (const d of ["models/latent-mnist", "models/mnist"]) {
+    if (await exists(rootPath(`${d}/model.json`))) dirs.push(d);
+  }
+  return dirs.length ? dirs : ["models/gmm-image"];
+}
+
+/** The float16 manifest beside `model.json` (MANIFEST_V2: several manifests per directory). */
+const FLOAT16_MANIFEST = "model.fp16.json";
+
+/** A file a manifest names, which must lie beside it. */
+function besideManifest(where: string, key: string, value: unknown): string {
+  if (typeof value !== "string" || value === "" || value.includes("/") || value.includes("\\")) {
+    throw new Error(`${where}: "${key}" must name a file beside the manifest (got ${JSON.stringify(value)})`);
+  }
+  return value;
+}
+
+/**
+ * Copies a model's manifests and the files they name into `dest`; returns its catalogue entry.
+ * Only what a manifest names is copied (an encoder or training checkpoint beside it is not).
+ */
+async function copyModel(dir: string, source: string, dest: string): Promise<CatalogModel> {
+  await Deno.mkdir(dest, { recursive: true });
+  const files = new Set<string>();
+  const manifests: string[] = [];
+  for (const name of ["model.json", FLOAT16_MANIFEST]) {
+    if (name !== "model.json" && !(await exists(`${dir}/${name}`))) continue;
+    const text = await Deno.readTextFile(`${dir}/${name}`);
+    const where = `${source}/${name}`;
+    const m = JSON.parse(text) as { onnx?: unknown; scheduler?: unknown; decoder?: { onnx?: unknown } };
+    files.add(name);
+    files.add(besideManifest(where, "onnx", m.onnx));
+    if (m.scheduler !== undefined) files.add(besideManifest(where, "scheduler", m.scheduler));
+    if (m.decoder !== undefined) files.add(besideManifest(where, "decoder.onnx", m.decoder.onnx));
+    manifests.push(name);
+  }
+  for (const f of files) await Deno.copyFile(`${dir}/${f}`, `${dest}/${f}`);
+  const id = source.split("/").filter((s) => s).pop()!.replace(/[^A-Za-z0-9._-]/g, "_");
+  return {
+    id,
+    source,
+    float32: "model.json",
+    ...(manifests.includes(FLOAT16_MANIFEST) ? { float16: FLOAT16_MANIFEST } : {}),
+  };
 }
 
 async function run(args: string[], cwd: string): Promise<string> {
@@ -186,21 +233,22 @@ export async function buildDemo(
   options: BuildOptions = {},
 ): Promise<BuildResult> {
   const t0 = performance.now();
-  const model = options.model ?? (await defaultModelDir());
-  const modelDir = isAbsolute(model) ? model : rootPath(model);
+  const modelDirs = options.models?.length ? options.models : await defaultModelDirs();
   const outDir = options.out
     ? (isAbsolute(options.out) ? options.out : `${Deno.cwd()}/${options.out}`)
     : new URL("dist", HERE).pathname;
-  const manifestText = await Deno.readTextFile(`${modelDir}/model.json`);
-  const manifest = JSON.parse(manifestText) as { name?: string; onnx?: string };
-  if (typeof manifest.onnx !== "string" || manifest.onnx.includes("..")) {
-    throw new Error(
-      `${modelDir}/model.json: "onnx" must name a file beside it`,
-    );
-  }
 
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
   await Deno.mkdir(`${outDir}/model`, { recursive: true });
+  const catalog: CatalogModel[] = [];
+  for (const model of modelDirs) {
+    const dir = isAbsolute(model) ? model : rootPath(model);
+    const source = dir.startsWith(rootPath() + "/") ? dir.slice(rootPath().length + 1) : model;
+    const entry = await copyModel(dir, source, `${outDir}/model/${source.split("/").filter((s) => s).pop()}`);
+    if (catalog.some((c) => c.id === entry.id)) throw new Error(`two models named ${entry.id}`);
+    catalog.push(entry);
+  }
+  await Deno.writeTextFile(`${outDir}/models.json`, JSON.stringify(catalog, null, 2) + "\n");
 
   const pkgs = await packageDir();
   const files: { path: string; bytes: number }[] = [];
@@ -225,13 +273,17 @@ export async function buildDemo(
       // The native backend's addon exists only in Deno and Node; the SDK imports it dynamically and
       // never on a page, so the bundle leaves the specifier alone instead of pulling the package in.
       external: ["onnxruntime-node"],
-      define: {
-        DEMO_MODEL_DIR: JSON.stringify(
-          model.startsWith(rootPath()) ? model.slice(rootPath().length + 1) : model,
-        ),
-      },
     });
-    // The runtime files the bundles fetch relative to import.meta.url.
+    // The page makes plans and draws; a stray import of the SDK root would pull in onnxruntime
+    // (hundreds of KiB of JS) on every page load.
+    for (const [out, meta] of Object.entries(result.metafile.outputs)) {
+      if (!out.endsWith("/main.js")) continue;
+      const ort = Object.keys(meta.inputs).filter((i) => /onnxruntime|src\/runtime\//.test(i));
+      if (ort.length) {
+        throw new Error(`main.js must not contain onnxruntime, but bundles ${ort.slice(0, 3).join(", ")}`);
+      }
+    }
+    // The runtime files the worker fetches relative to import.meta.url.
     const wanted = new Set<string>();
     for (const out of Object.keys(result.metafile.outputs)) {
       if (!out.endsWith(".js")) continue;
@@ -259,11 +311,6 @@ export async function buildDemo(
     new URL("index.html", HERE).pathname,
     `${outDir}/index.html`,
   );
-  await Deno.writeTextFile(`${outDir}/model/model.json`, manifestText);
-  await Deno.copyFile(
-    `${modelDir}/${manifest.onnx}`,
-    `${outDir}/model/${manifest.onnx}`,
-  );
 
   const walk = async (dir: string, prefix: string) => {
     for await (const e of Deno.readDir(dir)) {
@@ -281,17 +328,19 @@ export async function buildDemo(
       console.log(`${(f.bytes / 1024).toFixed(0).padStart(8)} KiB  ${f.path}`);
     }
     console.log(
-      `built ${outDir} (model ${model}: ${manifest.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+      `built ${outDir} (models ${catalog.map((c) => c.source).join(", ")}) in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s`,
     );
   }
-  return { outDir, model, modelName: String(manifest.name), files };
+  return { outDir, models: catalog, files };
 }
 
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
-      model: { type: "string" },
+      model: { type: "string", multiple: true },
       out: { type: "string" },
       "no-minify": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -299,13 +348,13 @@ if (import.meta.main) {
   });
   if (values.help) {
     console.log(
-      "usage: deno task browser:build [--model <model dir>] [--out <dir>] [--no-minify]",
+      "usage: deno task browser:build [--model <model dir>]... [--out <dir>] [--no-minify]",
     );
     Deno.exit(0);
   }
   try {
     await buildDemo({
-      model: values.model,
+      models: values.model,
       out: values.out,
       minify: !values["no-minify"],
       log: true,

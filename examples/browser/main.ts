@@ -1,11 +1,16 @@
 /**
  * The browser demo's page: reads the form, makes the plan here (so a bad setting is reported at
  * once, by the SDK's ConfigError naming the field), hands it to the sampling worker, shows the
- * per-step progress, and draws the samples on the canvas with `tileSamples`.
+ * per-step progress, and draws the digits on the canvas with `tileSamples`.
+ *
+ * The page imports `@seed/deis/plan` (src/plan/mod.ts) and the image tiler only: onnxruntime is
+ * loaded by the worker alone (build.ts refuses a page bundle that contains it).
  *
  * Hooks for tests and curious users: `document.body.dataset.state` is `loading`, `ready`,
  * `running`, `done` or `error`; the canvas carries its layout in `data-*` attributes
- * (`n`, `cols`, `rows`, `sampleWidth`, `sampleHeight`, `scale`, `gap`, `channels`).
+ * (`n`, `cols`, `rows`, `sampleWidth`, `sampleHeight`, `scale`, `gap`, `channels`);
+ * `globalThis.deisDemo.last` holds the last result drawn (`data`, `shape`, `labels`: the class
+ * asked for per sample, or null, `backend`, `network`).
  *
  * @module
  */
@@ -17,22 +22,23 @@ import {
   GRID_NAMES,
   makePlan,
   METHOD_NAMES,
-  type ModelManifest,
+  methodInfo,
   type PlanConfig,
   planToJSON,
   RK_NAMES,
-  tileSamples,
-} from "../../mod.ts";
-import type { ErrorInfo, FromWorker, ToWorker } from "./protocol.ts";
+} from "../../src/plan/mod.ts";
+import { tileSamples } from "../../src/image/grid.ts";
+import type { ModelManifest } from "../../src/model/manifest.ts";
+import type { CatalogModel, ErrorInfo, FromWorker, NetworkInfo, ToWorker } from "./protocol.ts";
 
-/** The model directory the page was built with (esbuild `define`). */
-declare const DEMO_MODEL_DIR: string;
+/** The guidance scale offered first (the CLI demo's default, chosen from bench:quality). */
+const DEFAULT_GUIDANCE = 2;
 
-const MULTISTEP = new Set(["tab", "rhoab", "logrho", "ipndm"]);
 /** A demo limit on the batch (each sample is one network batch row). */
 const MAX_SAMPLES = 100;
-/** Canvas width the grid is scaled to fit (integer scale factors, pixelated). */
+/** Canvas size the grid is scaled to fit (integer scale factors, pixelated). */
 const TARGET_WIDTH = 400;
+const TARGET_HEIGHT = 600;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -41,6 +47,10 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 const form = $<HTMLFormElement>("form");
+const modelSelect = $<HTMLSelectElement>("model");
+const digit = $<HTMLSelectElement>("digit");
+const digitNote = $("digit-note");
+const nLabel = $("n-label");
 const method = $<HTMLSelectElement>("method");
 const order = $<HTMLInputElement>("order");
 const orderHint = $("order-hint");
@@ -50,7 +60,6 @@ const grid = $<HTMLSelectElement>("grid");
 const lambda = $<HTMLInputElement>("lambda");
 const guidance = $<HTMLInputElement>("guidance");
 const guidanceNote = $("guidance-note");
-const conditioningBox = $("conditioning");
 const seed = $<HTMLInputElement>("seed");
 const nInput = $<HTMLInputElement>("n");
 const backend = $<HTMLSelectElement>("backend");
@@ -66,6 +75,9 @@ const canvas = $<HTMLCanvasElement>("canvas");
 
 let manifest: ModelManifest | undefined;
 let adapter: string | null = null;
+let catalog: CatalogModel[] = [];
+/** The conditioning input the digit menu feeds (`class_labels`), when the model has one. */
+let classInput: { name: string; null?: number } | undefined;
 let nextId = 1;
 const backendsUsed = new Set<string>();
 let current:
@@ -97,24 +109,31 @@ function fillSelect(
 
 fillSelect(method, METHOD_NAMES, "tab");
 fillSelect(rk, RK_NAMES, "rk4");
-// the demo models are vp-linear: the diffusers grid (vp-discrete only) would only ever be refused
-fillSelect(grid, GRID_NAMES.filter((g) => g !== "diffusers"), "time-quadratic");
+digit.replaceChildren(
+  new Option("all (one row per digit)", "all", true, true),
+  ...Array.from({ length: 10 }, (_, d) => new Option(String(d), String(d))),
+);
 
-/** Keeps the method-specific fields consistent with the chosen sampler. */
+/** The grids the model can use: `diffusers` only with a scheduler config (its integer timesteps). */
+function fillGrids(m: ModelManifest): void {
+  const names = m.scheduler ? GRID_NAMES : GRID_NAMES.filter((g) => g !== "diffusers");
+  fillSelect(grid, names, m.scheduler ? "diffusers" : "time-quadratic");
+}
+
+/** Keeps the method-specific fields consistent with the chosen sampler (its orders from the registry). */
 function onMethodChange(): void {
-  const m = method.value;
-  if (MULTISTEP.has(m)) {
-    if (order.value === "" || order.value === "0") order.value = "3";
-    orderHint.textContent = "0–3 (multistep DEIS / iPNDM)";
-  } else if (m === "rhork") {
+  const info = methodInfo(method.value)!;
+  const [lo, hi] = info.orders;
+  if (info.name === "rhork") {
     order.value = "";
     orderHint.textContent = "not used: rhork's order is its RK tableau";
   } else {
-    order.value = "0";
-    orderHint.textContent = `0 for ${m}`;
+    const r = Number(order.value);
+    if (order.value === "" || !(r >= lo && r <= hi)) order.value = String(info.defaultOrder);
+    orderHint.textContent = lo === hi ? `${lo} for ${info.name}` : `${lo}–${hi}: ${info.help}`;
   }
-  rk.disabled = m !== "rhork";
-  lambda.disabled = m !== "ddim";
+  rk.disabled = info.name !== "rhork";
+  lambda.disabled = !info.stochastic;
 }
 method.addEventListener("change", onMethodChange);
 onMethodChange();
@@ -130,13 +149,17 @@ function numberField(input: HTMLInputElement): number | undefined {
 
 /** The plan config for the loaded model: its SDE and time range, plus the user's choices. */
 function planConfig(m: ModelManifest): PlanConfig {
+  // as modelPlanConfig (src/model/plan_config.ts) does for a loaded Model, from the manifest alone
   const sde = m.sde;
+  const diffusersGrid = grid.value === "diffusers" && m.scheduler !== undefined;
   const config: PlanConfig = {
     sde: sde.name,
     ...(sde.name === "vp-linear" ? { betaMin: sde.betaMin, betaMax: sde.betaMax } : {}),
     ...(sde.name === "ve" ? { sigmaMin: sde.sigmaMin, sigmaMax: sde.sigmaMax } : {}),
     ...(sde.name === "vp-discrete" ? { alphasCumprod: sde.alphasCumprod } : {}),
-    tStart: m.tStart,
+    ...(diffusersGrid
+      ? { timestepSpacing: m.scheduler!.timestepSpacing, stepsOffset: m.scheduler!.stepsOffset }
+      : { tStart: m.tStart }),
     tEnd: m.tEnd,
     method: method.value as PlanConfig["method"],
     grid: grid.value as PlanConfig["grid"],
@@ -167,10 +190,7 @@ function showError(e: ErrorInfo, context: string): void {
   const root = field?.replace(/^plan\./, "").split(/[.[]/)[0];
   let control: Element | null = null;
   if (root) {
-    control = form.querySelector(`[data-field="${CSS.escape(root)}"]`);
-    if (root === "conditioning" && field) {
-      control = form.querySelector(`[data-field="${CSS.escape(field)}"]`);
-    }
+    control = form.querySelector(`[data-field="${CSS.escape(root === "conditioning" ? "digit" : root)}"]`);
     control?.setAttribute("aria-invalid", "true");
   }
   const what = e.name === "ConfigError" ? `Invalid setting — ${e.message}` : `${context}: ${e.message}`;
@@ -187,6 +207,7 @@ function fmtMs(ms: number): string {
 function setRunning(running: boolean): void {
   generateButton.disabled = running || !manifest || !workerReady;
   stopButton.disabled = !running;
+  modelSelect.disabled = running || catalog.length < 2;
   canvas.classList.toggle("stale", running);
 }
 
@@ -206,29 +227,31 @@ function imageShape(
 function draw(
   data: Float32Array | Float64Array,
   shape: number[],
-  m: ModelManifest,
+  range: readonly [number, number],
+  rowLength?: number,
 ): void {
   const n = shape[0];
   const img = imageShape(shape.slice(1));
   if (!img) {
     throw new Error(`samples of shape [${shape.slice(1)}] are not images`);
   }
-  const cols = Math.ceil(Math.sqrt(n));
+  const cols = rowLength ?? Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
-  let scale = Math.max(
-    1,
-    Math.floor((TARGET_WIDTH - (cols + 1) * 2) / (cols * img.w)),
-  );
-  const gap = Math.max(2, Math.round(scale / 2));
-  scale = Math.max(
-    1,
-    Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),
-  );
+  const fit = (gap: number) =>
+    Math.max(
+      1,
+      Math.min(
+        Math.floor((TARGET_WIDTH - (cols + 1) * gap) / (cols * img.w)),
+        Math.floor((TARGET_HEIGHT - (rows + 1) * gap) / (rows * img.h)),
+      ),
+    );
+  const gap = Math.max(2, Math.round(fit(2) / 2));
+  const scale = fit(gap);
   const tiled = tileSamples(data, shape, {
     cols,
     scale,
     gap,
-    range: m.dataRange ?? [-1, 1],
+    range,
     background: 48,
   });
   const rgba = new ImageData(tiled.width, tiled.height);
@@ -265,7 +288,23 @@ let worker: Worker;
 let workerReady = false;
 const send = (msg: ToWorker) => worker.postMessage(msg);
 
-/** Starts the sampling worker and has it load the model (again, after a forced stop). */
+/** The last result drawn, for tests and the console. */
+interface LastResult {
+  data: Float32Array | Float64Array;
+  shape: number[];
+  /** The class asked for per sample, or null for an unconditional model. */
+  labels: number[] | null;
+  backend: string;
+  network: NetworkInfo;
+}
+const hooks = { last: null as LastResult | null };
+(globalThis as { deisDemo?: typeof hooks }).deisDemo = hooks;
+
+function selectedModel(): CatalogModel {
+  return catalog.find((m) => m.id === modelSelect.value) ?? catalog[0];
+}
+
+/** Starts the sampling worker and has it load the chosen model (again, after a forced stop). */
 function startWorker(): void {
   workerReady = false;
   worker = new Worker(new URL("./worker.js", import.meta.url), {
@@ -281,49 +320,83 @@ function startWorker(): void {
     setRunning(false);
   };
   worker.onmessage = onWorkerMessage;
-  send({ type: "load", url: new URL("./model/", location.href).href });
+  loadSelected();
 }
 
+function loadSelected(): void {
+  const m = selectedModel();
+  workerReady = false;
+  manifest = undefined;
+  setRunning(false);
+  setState("loading");
+  statusText.textContent = `Loading ${m.source}…`;
+  send({
+    type: "load",
+    url: new URL(`./model/${m.id}/`, location.href).href,
+    model: m,
+    backend: backend.value as "auto" | "webgpu" | "wasm",
+  });
+}
+
+function describeNetwork(net: NetworkInfo): string {
+  return `${net.file} (${net.dtype}: ${net.reason})`;
+}
+
+/** Sets the form up for a model: the digit menu and guidance for a class-conditional one. */
+function setUpForm(m: ModelManifest): void {
+  fillGrids(m);
+  denoise.checked = !m.scheduler; // a diffusers-grid plan ends at the scheduler's last timestep
+  const scalar = m.extraInputs.find((ex) => ex.shape.length === 0 && ex.dtype !== "float16" && ex.dtype !== "float32");
+  classInput = scalar ? { name: scalar.name, null: scalar.null } : undefined;
+  const others = m.extraInputs.filter((ex) => ex !== scalar && ex.null === undefined);
+  if (!classInput) {
+    digit.disabled = true;
+    digitNote.textContent = "this model is unconditional: digits come as they come";
+    guidance.disabled = true;
+    guidance.value = "";
+    guidanceNote.textContent = "not available: this model has no conditioning inputs";
+    nLabel.textContent = "Samples";
+  } else {
+    digit.disabled = false;
+    digitNote.textContent = `the class fed to ${classInput.name}` +
+      (classInput.null !== undefined ? ` (${classInput.null} = no class, for guidance)` : "");
+    guidance.disabled = classInput.null === undefined;
+    if (guidance.value === "") guidance.value = String(DEFAULT_GUIDANCE);
+    guidanceNote.textContent = "classifier-free guidance w: ε_u + w·(ε_c − ε_u); 1 = conditional only, empty = none";
+    nLabel.textContent = "Per digit";
+  }
+  if (others.length) {
+    showError({
+      name: "Error",
+      message: `this page cannot fill the conditioning input(s) ${others.map((o) => o.name).join(", ")}`,
+    }, "Model");
+  }
+}
+
+/** The model the form was last set up for. */
+let formModel: string | undefined;
+
 function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
-  const again = manifest !== undefined;
   workerReady = true;
   manifest = msg.manifest;
   adapter = msg.adapter;
   const m = manifest;
-  const shape = `[${m.sampleShape.join(", ")}]`;
-  statusText.textContent = `Model ${m.name} (${DEMO_MODEL_DIR}), samples ${shape}, ${m.sde.name} SDE, ` +
-    `loaded in ${fmtMs(msg.ms)}. ` +
+  const src = selectedModel().source;
+  const shape = m.decoder
+    ? `[${m.sampleShape.join(", ")}] latents decoded to [${m.decoder.outputShape.join(", ")}]`
+    : `[${m.sampleShape.join(", ")}]`;
+  statusText.textContent = `Model ${src}: ${m.name}, ${shape}, ${m.sde.name} SDE; ` +
+    `network ${describeNetwork(msg.network)}, loaded in ${fmtMs(msg.ms)}. ` +
     (adapter
-      ? `WebGPU adapter: ${adapter}.` +
-        (adapter.endsWith("(fallback)") ? " It is a software adapter: the wasm backend may well be faster here." : "")
+      ? `WebGPU adapter: ${adapter}, ${msg.shaderF16 ? "with" : "without"} shader-f16.` +
+        (adapter.endsWith("(fallback)") ? " It is a software adapter: the wasm backend is faster here." : "")
       : "No WebGPU adapter: sampling runs on WebAssembly.");
-  if (again) {
-    // a restarted worker: the form is already set up
-  } else if (m.extraInputs.length === 0) {
-    guidance.disabled = true;
-    guidance.value = "";
-    guidanceNote.textContent = "not available: this model has no conditioning inputs (unconditional)";
-  } else {
-    guidance.disabled = false;
-    guidanceNote.textContent = "classifier-free guidance scale (empty: none)";
-    for (const ex of m.extraInputs) {
-      if (ex.shape.length !== 0) continue; // only scalar conditioning gets a field here
-      const row = document.createElement("div");
-      row.className = "row";
-      const label = document.createElement("label");
-      label.textContent = ex.name;
-      label.htmlFor = `cond-${ex.name}`;
-      const input = document.createElement("input");
-      input.type = "number";
-      input.id = `cond-${ex.name}`;
-      input.dataset.field = `conditioning.${ex.name}`;
-      input.dataset.conditioning = ex.name;
-      input.placeholder = ex.null !== undefined ? `unconditional (${ex.null})` : "required";
-      row.append(label, input);
-      conditioningBox.append(row);
-    }
+  if (formModel !== selectedModel().id) {
+    setUpForm(m); // not again for a worker restarted after Stop: the user's settings stay
+    formModel = selectedModel().id;
   }
-  if (!imageShape(m.sampleShape)) {
+  const drawable = m.decoder ? imageShape(m.decoder.outputShape) : imageShape(m.sampleShape);
+  if (!drawable) {
     showError({
       name: "Error",
       message: `samples of shape ${shape} cannot be drawn (expected [C, H, W] or [H, W]); rebuild with an image model`,
@@ -332,8 +405,11 @@ function onLoaded(msg: Extract<FromWorker, { type: "loaded" }>): void {
     return;
   }
   setRunning(false);
-  if (!again) setState("ready");
+  setState("ready");
 }
+
+/** The run in flight: what the page asked for, to lay the result out. */
+let pendingLayout: { labels: number[] | null; rowLength?: number } | undefined;
 
 function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
   const msg = ev.data;
@@ -348,8 +424,8 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
   switch (msg.type) {
     case "started":
       current.backend = msg.backend;
-      progressText.textContent =
-        `preparing the ${msg.backend} backend (the first run creates the onnxruntime session)…`;
+      progressText.textContent = `preparing the ${msg.backend} backend with ${msg.network.file} ` +
+        `(the first run on a backend creates its onnxruntime session)…`;
       break;
     case "progress": {
       current.updates++;
@@ -367,13 +443,22 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
     case "done": {
       current = undefined;
       setRunning(false);
+      const layout = pendingLayout ?? { labels: null };
+      const range = (msg.decoded ? manifest!.decoder?.dataRange : manifest!.dataRange) ?? [-1, 1];
       try {
-        draw(msg.data, msg.shape, manifest!);
+        draw(msg.data, msg.shape, range, layout.rowLength);
       } catch (e) {
         showError({ name: "Error", message: (e as Error).message }, "Drawing");
         setState("error");
         return;
       }
+      hooks.last = {
+        data: msg.data,
+        shape: msg.shape,
+        labels: layout.labels,
+        backend: msg.backend,
+        network: msg.network,
+      };
       const t = msg.timings;
       const first = !backendsUsed.has(msg.backend);
       backendsUsed.add(msg.backend);
@@ -383,17 +468,28 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
       const b = document.createElement("strong");
       b.id = "backend-used";
       b.textContent = msg.backend;
+      const net = document.createElement("strong");
+      net.id = "network-used";
+      net.textContent = msg.network.file;
+      const what = layout.labels
+        ? (layout.rowLength ? `one row per digit 0–9` : `digit ${layout.labels[0]}`)
+        : "unconditional";
       resultText.append(
         "Backend: ",
         b,
         ` — ${
           msg.fallback ? `WebGPU failed (${msg.fallback}), fell back to WASM` : msg.backendReason ?? "as chosen"
         }. `,
-        `${msg.shape[0]} samples, seed ${msg.seed}, ${msg.nfe} evaluations in ${fmtMs(t.total)} ` +
+        "Network: ",
+        net,
+        ` — ${msg.network.dtype}, ${msg.network.reason}. `,
+        `${msg.shape[0]} samples (${what}${msg.decoded ? ", decoded" : ""}), seed ${msg.seed}, ` +
+          `${msg.nfe} evaluations in ${fmtMs(t.total)} ` +
           `(network ${fmtMs(t.network)}, update ${fmtMs(t.update)}, readback ${fmtMs(t.readback)})` +
           (first ? "; the first run on a backend includes creating its onnxruntime session." : "."),
       );
       resultText.dataset.backend = msg.backend;
+      resultText.dataset.network = msg.network.file;
       resultText.dataset.totalMs = t.total.toFixed(1);
       setState("done");
       break;
@@ -411,20 +507,55 @@ function onWorkerMessage(ev: MessageEvent<FromWorker>): void {
   }
 }
 
-startWorker();
+/** Reads the model catalogue the build wrote, fills the model menu and starts the worker. */
+async function start(): Promise<void> {
+  try {
+    const res = await fetch(new URL("./models.json", location.href));
+    if (!res.ok) throw new Error(`models.json: HTTP ${res.status}`);
+    catalog = await res.json() as CatalogModel[];
+    if (!Array.isArray(catalog) || catalog.length === 0) throw new Error("models.json lists no model");
+  } catch (e) {
+    statusText.textContent = "The model list could not be read.";
+    showError({ name: "Error", message: (e as Error).message }, "Loading");
+    setState("error");
+    return;
+  }
+  modelSelect.replaceChildren(...catalog.map((m, i) => new Option(m.source, m.id, i === 0, i === 0)));
+  startWorker();
+}
+
+modelSelect.addEventListener("change", () => {
+  if (!current) loadSelected();
+});
+
+start();
 
 // ---- generate / stop ---------------------------------------------------------------------------
+
+/** The class per sample: `n` of one digit, or `n` of each digit 0–9 in rows. */
+function labelsFor(n: number): { labels: number[]; rowLength?: number } {
+  if (digit.value === "all") {
+    return { labels: Array.from({ length: 10 * n }, (_, i) => Math.floor(i / n)), rowLength: n };
+  }
+  return { labels: new Array(n).fill(Number(digit.value)) };
+}
 
 function generate(): void {
   if (!manifest || current) return;
   clearError();
   let plan;
   let n: number | undefined;
+  let layout: { labels: number[] | null; rowLength?: number } = { labels: null };
   try {
     plan = makePlan(planConfig(manifest));
     n = numberField(nInput) ?? 1;
-    if (Number.isInteger(n) && n > MAX_SAMPLES) {
-      throw new ConfigError("n", `at most ${MAX_SAMPLES} in this demo`, n);
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError("n", "an integer ≥ 1", n);
+    if (classInput) {
+      layout = labelsFor(n);
+      n = layout.labels!.length;
+    }
+    if (n > MAX_SAMPLES) {
+      throw new ConfigError("n", `at most ${MAX_SAMPLES} samples in all in this demo`, n);
     }
   } catch (e) {
     if (e instanceof ConfigError) {
@@ -441,15 +572,6 @@ function generate(): void {
     setState("error");
     return;
   }
-  const conditioning: Record<string, number> = {};
-  for (
-    const input of conditioningBox.querySelectorAll<HTMLInputElement>(
-      "input[data-conditioning]",
-    )
-  ) {
-    const v = numberField(input);
-    if (v !== undefined) conditioning[input.dataset.conditioning!] = v;
-  }
   const id = nextId++;
   const total = plan.steps + (denoise.checked ? 1 : 0);
   current = {
@@ -459,6 +581,7 @@ function generate(): void {
     started: performance.now(),
     updates: 0,
   };
+  pendingLayout = layout;
   progress.max = total;
   progress.value = 0;
   progressText.textContent = "starting…";
@@ -472,7 +595,7 @@ function generate(): void {
     seed: numberField(seed),
     backend: backend.value as "auto" | "webgpu" | "wasm",
     guidance: guidance.disabled ? undefined : numberField(guidance),
-    conditioning: Object.keys(conditioning).length ? conditioning : undefined,
+    conditioning: classInput && layout.labels ? { [classInput.name]: layout.labels } : undefined,
     denoiseFinal: denoise.checked,
   });
 }
@@ -494,12 +617,10 @@ stopButton.addEventListener("click", () => {
     worker.terminate();
     current = undefined;
     startWorker();
-    setRunning(false);
     progressText.textContent = "stopped";
     showError({
       name: "AbortError",
       message: "sampling stopped (the sampling worker was restarted)",
     }, "Stopped");
-    setState("error");
   }, 1000);
 });
