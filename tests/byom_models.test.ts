@@ -83,11 +83,13 @@ function sampleOptions(ref: Reference, plan: Plan) {
   };
 }
 
+const hasNative = await (await import("../src/runtime/ort_native.ts")).loadNativeOrt();
+
 for (const c of CASES) {
-  for (const backend of ["wasm", "webgpu"] as const) {
+  for (const backend of ["wasm", "webgpu", "native"] as const) {
     Deno.test({
       name: `byom ${c.name} on ${backend}: loadModel + sample match the float64 torch reference`,
-      ignore: backend === "webgpu" && !hasGpu,
+      ignore: (backend === "webgpu" && !hasGpu) || (backend === "native" && !hasNative),
       ...opts,
       fn: async () => {
         const { ref, plans } = await fixture(c.name);

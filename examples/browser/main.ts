@@ -31,8 +31,8 @@ import { tileSamples } from "../../src/image/grid.ts";
 import type { ModelManifest } from "../../src/model/manifest.ts";
 import type { CatalogModel, ErrorInfo, FromWorker, NetworkInfo, ToWorker } from "./protocol.ts";
 
-/** The guidance scale offered first (the CLI demo's default, chosen from bench:quality). */
-const DEFAULT_GUIDANCE = 2;
+/** The guidance scale offered first when the manifest recommends none. */
+const FALLBACK_GUIDANCE = 2;
 
 /** A demo limit on the batch (each sample is one network batch row). */
 const MAX_SAMPLES = 100;
@@ -361,7 +361,8 @@ function setUpForm(m: ModelManifest): void {
     digitNote.textContent = `the class fed to ${classInput.name}` +
       (classInput.null !== undefined ? ` (${classInput.null} = no class, for guidance)` : "");
     guidance.disabled = classInput.null === undefined;
-    if (guidance.value === "") guidance.value = String(DEFAULT_GUIDANCE);
+    // the model's recommended scale (its manifest's defaultGuidance, chosen with bench:quality:pipeline)
+    if (guidance.value === "") guidance.value = String(m.defaultGuidance ?? FALLBACK_GUIDANCE);
     guidanceNote.textContent = "classifier-free guidance w: ε_u + w·(ε_c − ε_u); 1 = conditional only, empty = none";
     nLabel.textContent = "Per digit";
   }

@@ -65,7 +65,7 @@ export interface ServiceOptions {
   unitsPerMs?: number;
   /** Per-evaluation overhead in samples: a request's work is nfe × (n + this) units (default 0). */
   overheadSamples?: number;
-  /** Guidance scale of a class-conditional request without `guidance` (default 2, as `deno task demo`). */
+  /** Guidance scale of a class-conditional request without `guidance` (default: the manifest's `defaultGuidance`, else 2). */
   defaultGuidance?: number;
   /** Largest guidance scale a request may ask for (default 20). */
   maxGuidance?: number;
@@ -394,7 +394,7 @@ export async function createService(
   const range = (decoder ? decoder.dataRange : model.manifest.dataRange) ?? [-1, 1];
   const classes = classInput(model);
   const maxGuidance = options.maxGuidance ?? 20;
-  const defaultGuidance = options.defaultGuidance ?? 2;
+  const defaultGuidance = options.defaultGuidance ?? model.manifest.defaultGuidance ?? 2;
   const started = Date.now();
   const byStatus: Record<string, number> = {};
   let requests = 0;

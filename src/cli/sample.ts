@@ -38,7 +38,7 @@ const USAGE = `usage: deno task sample --model <dir> [flags]
   --steps <n>  --grid ${GRID_NAMES.join("|")}  --kappa <k>
   --diffusers-config <scheduler_config.json> (the model's diffusers schedule: grid diffusers, prediction check)
   --timestep-spacing leading|trailing|linspace  --steps-offset <k>
-  --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> --cond name=value[,value…]
+  --n <count>  --seed <int>  --backend auto|webgpu|wasm|native  --threads <t>  --lambda <l>  --guidance <w> (default with --cond: the model's defaultGuidance) --cond name=value[,value…]
   --plan <plan.json> (instead of the method flags)  --denoise-final  --init <x_T.json>  --out-json <file.json|->  --out <samples.png>  --cols <c>
   --image <x0.json> --strength <s> (img2img)  --mask <mask.json> (inpainting, with --image)  --no-decode`;
 
@@ -391,6 +391,11 @@ export async function runSample(
     const init = cmd.init ? readInit(cmd.init, cmd.n, model.sampleShape, model.dtype) : undefined;
     const image = cmd.image ? readSampleJson("image", cmd.image, cmd.n, model.sampleShape) : undefined;
     const mask = cmd.mask ? readSampleJson("mask", cmd.mask, cmd.n, model.sampleShape) : undefined;
+    // conditioned without --guidance: the model's recommended scale, if its manifest names one
+    const guidance = cmd.guidance ?? (cmd.conditioning ? model.manifest.defaultGuidance : undefined);
+    if (cmd.guidance === undefined && guidance !== undefined) {
+      log(`guidance ${guidance} (the model's defaultGuidance)\n`);
+    }
     const started = performance.now();
     const result = await sample({
       model,
@@ -398,7 +403,7 @@ export async function runSample(
       n: cmd.n,
       seed: cmd.seed,
       backend: cmd.backend,
-      guidance: cmd.guidance,
+      guidance,
       conditioning: cmd.conditioning,
       denoiseFinal: cmd.denoiseFinal,
       init,

@@ -6,6 +6,7 @@
  */
 
 import { describe, ModelError } from "../errors.ts";
+import { MAX_GUIDANCE_SCALE } from "../limits.ts";
 import type { SdeName, SdeSpec } from "../plan/types.ts";
 import type { DiffusersSettings, TimestepSpacing } from "../plan/diffusers.ts";
 import { type DecoderSpec, validateDecoder } from "./decoder.ts";
@@ -100,6 +101,11 @@ export interface ModelManifest {
   extraInputs: ExtraInput[];
   /** The range of the data, for turning samples into pictures. */
   dataRange?: [number, number];
+  /**
+   * The guidance scale the model's authors recommend for conditional sampling (v2): what the CLIs,
+   * the demo and the edge service use when none is given. `sample()` itself never guides unasked.
+   */
+  defaultGuidance?: number;
   /** Every other key of the JSON object (e.g. `gmm` of the exact test models). */
   extra: Record<string, unknown>;
   /**
@@ -135,6 +141,7 @@ const KNOWN_KEYS = new Set([
   "dataRange",
   "scheduler",
   "precondition",
+  "defaultGuidance",
   "decoder",
 ]);
 
@@ -431,6 +438,22 @@ export function validateManifest(
     });
   }
 
+  let defaultGuidance: number | undefined;
+  if (raw.defaultGuidance !== undefined) {
+    onlyV2("defaultGuidance", raw.defaultGuidance);
+    defaultGuidance = finite("defaultGuidance", raw.defaultGuidance);
+    if (!(defaultGuidance >= 0 && defaultGuidance <= MAX_GUIDANCE_SCALE)) {
+      bad("defaultGuidance", `in [0, ${MAX_GUIDANCE_SCALE}]`, defaultGuidance);
+    }
+    if (!extraInputs.some((e) => e.null !== undefined)) {
+      bad(
+        "defaultGuidance",
+        "absent unless an extra input has a null value (guidance needs an unconditional input)",
+        defaultGuidance,
+      );
+    }
+  }
+
   let dataRange: [number, number] | undefined;
   if (raw.dataRange !== undefined) {
     const dr = raw.dataRange;
@@ -459,6 +482,7 @@ export function validateManifest(
     time: timeFull,
     prediction,
     ...(precondition ? { precondition } : {}),
+    ...(defaultGuidance !== undefined ? { defaultGuidance } : {}),
     sampleShape,
     dtype: dtype as NetworkDtype,
     inputs,

@@ -63,11 +63,7 @@ function tensorOf(
         dims,
       );
     case "float16":
-      return new ort.Tensor(
-        "float16",
-        Float16Array.from(data as ArrayLike<number>, Number) as unknown as Uint16Array,
-        dims,
-      );
+      return makeTensor(ort, "float16", Float16Array.from(data as ArrayLike<number>, Number), dims);
     case "float64":
       return new ort.Tensor(
         "float64",
