@@ -5,6 +5,9 @@ integer tensors stay integer. Exception (`keep_fp32_from`): nodes whose only non
 from the named integer inputs (e.g. the timestep's sinusoidal embedding, Cast → Mul → Sin/Cos → Concat)
 stay float32 up to the first Gemm/MatMul, and a Cast to float16 is inserted where they meet the rest (and Resize's roi/scales stay float32, as the op requires):
 in float16 an angle t·f near t = 999 has a spacing of 0.5 rad, which would scramble sin/cos.
+Second exception: every ReduceMean (the group norms' means of x and of (x − μ)²) runs in float32
+between two Casts. onnxruntime's CPU kernel accumulates a float16 reduction in float32, its WebGPU
+kernel in float16, where the sum of squares overflows (65504) and the network's output was off by 40 %.
 """
 
 import numpy as np
@@ -52,6 +55,7 @@ def convert(model, keep_fp32_from=()):
     g.initializer.extend(new_inits)
     casts = {}
     new_nodes = []
+    reduce_casts = 0
     for i, n in enumerate(g.node):
         if n.op_type in ("Constant", "ConstantOfShape") and not (set(n.output) & keep_const) and i not in island_n:
             for a in n.attribute:
@@ -68,6 +72,16 @@ def convert(model, keep_fp32_from=()):
                         casts[x] = x + "_f16"
                         new_nodes.append(helper.make_node("Cast", [x], [casts[x]], to=F16, name=x + "_to_f16"))
                     n.input[k] = casts[x]
+        if n.op_type == "ReduceMean" and i not in island_n:
+            # float16 in and out, the accumulation in float32 (see the module docstring)
+            src, dst = n.input[0], n.output[0]
+            new_nodes.append(helper.make_node("Cast", [src], [src + "_rm32"], to=F32, name=src + "_to_f32_rm"))
+            n.input[0] = src + "_rm32"
+            n.output[0] = dst + "_rm32"
+            new_nodes.append(n)
+            new_nodes.append(helper.make_node("Cast", [dst + "_rm32"], [dst], to=F16, name=dst + "_to_f16_rm"))
+            reduce_casts += 1
+            continue
         new_nodes.append(n)
     del g.node[:]
     g.node.extend(new_nodes)
@@ -76,4 +90,4 @@ def convert(model, keep_fp32_from=()):
             v.type.tensor_type.elem_type = F16
     del g.value_info[:]
     onnx.checker.check_model(model)
-    return model, dict(fp32_nodes=len(island_n), casts=len(casts))
+    return model, dict(fp32_nodes=len(island_n), casts=len(casts), fp32_reductions=reduce_casts)

@@ -3,7 +3,7 @@
  *
  *   deno run --allow-read --allow-env --allow-ffi tools/latent_mnist/verify_onnx.ts [models/latent-mnist]
  *
- * Reference: tools/latent_mnist/checkpoints/export_check.json (written by export.py). Runs every
+ * Reference: models/latent-mnist/check.json (written by export.py). Runs every
  * network with `npm:onnxruntime-node@1.30.0` (native CPU) and `npm:onnxruntime-web@1.30.0` (wasm),
  * at the reference batch and at batch 1 and 9 (dynamic batch axis). float32 files must agree within
  * 1e-4 (absolute), float16 files within 2e-2 + 2e-2·|ref| (their inputs are rounded to float16 too).
@@ -15,69 +15,20 @@
 // deno-lint-ignore no-import-prefix -- tools/ script; the version is pinned here on purpose
 import * as ortWeb from "npm:onnxruntime-web@1.30.0";
 
-type Ort = typeof ortWeb;
+import { makeTensor, numberView } from "../../src/model/boundary.ts";
+import type { Ort } from "../../src/runtime/ort.ts";
 const dir = Deno.args[0] ?? "models/latent-mnist";
 const check = JSON.parse(
-  await Deno.readTextFile("tools/latent_mnist/checkpoints/export_check.json"),
+  await Deno.readTextFile(`${dir}/check.json`),
 );
 
-/** float32 → IEEE half bits, round to nearest even. */
-function toHalfBits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  let e = exp - 127 + 15;
-  if (e >= 31) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1), half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = mant >>> 13;
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  if (h === 0x400) {
-    h = 0;
-    e++;
-    if (e >= 31) return sign | 0x7c00;
-  }
-  return sign | (e << 10) | h;
-}
-
-function fromHalfBits(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >>> 10) & 0x1f, m = h & 0x3ff;
-  if (e === 0) return s * m * 2 ** -24;
-  if (e === 31) return m ? NaN : s * Infinity;
-  return s * (1 + m / 1024) * 2 ** (e - 15);
-}
-
-// onnxruntime-common turns float16 data into a Float16Array where the runtime has one, and
-// onnxruntime-node 1.30's addon under Deno 2.9 then sees no data ("not enough space: expected N,
-// got 0"); handing it the same bytes as a Uint16Array view works (both runtimes read the raw bits).
-const F16 = (globalThis as { Float16Array?: { from(a: number[]): ArrayLike<number> } }).Float16Array;
-
 function floatTensor(ort: Ort, half: boolean, data: number[], dims: number[]) {
-  if (!half) return new ort.Tensor("float32", Float32Array.from(data), dims);
-  // deno-lint-ignore no-explicit-any
-  const d: any = F16 ? F16.from(data) : Uint16Array.from(data, toHalfBits);
-  const t = new ort.Tensor("float16", d, dims);
-  const raw = t as unknown as { cpuData?: ArrayBufferView };
-  if (raw.cpuData && !(raw.cpuData instanceof Uint16Array)) {
-    raw.cpuData = new Uint16Array(raw.cpuData.buffer, raw.cpuData.byteOffset, t.size);
-  }
-  return t;
+  // the SDK's own float16 handling (raw bits for onnxruntime-node): src/model/boundary.ts
+  return makeTensor(ort, half ? "float16" : "float32", half ? Float16Array.from(data) : Float32Array.from(data), dims);
 }
 
 function toNumbers(data: unknown): number[] {
-  if (data instanceof Uint16Array) return Array.from(data, fromHalfBits);
-  return Array.from(data as ArrayLike<number>);
+  return Array.from(numberView(data));
 }
 
 /** Repeats the rows of `a` (`per` values each, `b` rows) to `n` rows. */
