@@ -646,7 +646,8 @@ Deno.test({
     const server = await startServer({ model: LATENT });
     try {
       const h = await health(server.url);
-      assert.deepEqual(h.model.classes, { input: "class_labels", classes: 10, defaultGuidance: 2, maxGuidance: 20 });
+      // the service takes the manifest's defaultGuidance (chosen with bench:quality:pipeline)
+      assert.deepEqual(h.model.classes, { input: "class_labels", classes: 10, defaultGuidance: 1.25, maxGuidance: 20 });
       assert.deepEqual(h.model.decoder.outputShape, [1, 28, 28]);
       const png = await post(server.url, { steps: 10, n: 4, digit: [1, 2, 3, 4], seed: 1 });
       assert.equal(png.status, 200, await png.clone().text());
@@ -658,7 +659,7 @@ Deno.test({
       const j = await res.json();
       assert.equal(res.status, 200, JSON.stringify(j).slice(0, 300));
       assert.deepEqual(j.decodedShape, [20, 1, 28, 28]);
-      assert.equal(j.guidance, 2);
+      assert.equal(j.guidance, 1.25); // the manifest's defaultGuidance
       // an independent judge: the MNIST classifier of models/mnist-features (trained on real digits)
       const got = await classifyDigits(Float32Array.from(j.decoded), 20);
       const right = got.filter((c, i) => c === digits[i]).length;
