@@ -19,7 +19,7 @@
 
 import { parseArgs } from "node:util";
 import { encodePng, loadModel, makePlan, modelPlanConfig, type PlanConfig, sample, tileSamples } from "../mod.ts";
-import { ortWasm } from "../src/runtime/ort.ts";
+import { classifyDigits, FEATURES } from "../testing/mnist_classifier.ts";
 import { loadMnist } from "../tools/train/mnist_data.ts";
 import { stepsForNfe } from "./convergence.ts";
 import { frechetFromMoments, moments } from "./frechet.ts";
@@ -60,35 +60,16 @@ const SAMPLERS: { label: string; config: PlanConfig }[] = [
   { label: "unipc3", config: { method: "unipc", order: 3 } },
 ];
 
-// the classifier: logits for accuracy, pre-ReLU features for FD
-ortWasm.env.wasm.numThreads = navigator.hardwareConcurrency;
-const classifier = await ortWasm.InferenceSession.create(
-  await Deno.readFile(new URL("../models/mnist-features/model.onnx", import.meta.url)),
-  { executionProviders: ["wasm"] },
-);
-const F = 128, D = 784;
-async function classify(images: Float32Array, count: number): Promise<{ features: Float32Array; labels: Int32Array }> {
-  const features = new Float32Array(count * F), labels = new Int32Array(count);
-  for (let i = 0; i < count; i += 250) {
-    const b = Math.min(250, count - i);
-    // the classifier takes digits in [-1, 1]; a decoder may overshoot a little
-    const x = Float32Array.from(images.subarray(i * D, (i + b) * D), (v) => Math.max(-1, Math.min(1, v)));
-    const r = await classifier.run({ x: new ortWasm.Tensor("float32", x, [b, 1, 28, 28]) });
-    features.set(r.features.data as Float32Array, i * F);
-    const logits = r.logits.data as Float32Array;
-    for (let k = 0; k < b; k++) {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
-      labels[i + k] = best;
-    }
-  }
-  return { features, labels };
-}
+const F = FEATURES, D = 784;
 
 const data = loadMnist();
-const heldOut = moments((await classify(data.heldOut.images, data.heldOut.count)).features, F);
+const heldOut = moments((await classifyDigits(data.heldOut.images, data.heldOut.count)).features, F);
 const floorCount = Math.min(N, data.train.count);
-const floor = frechetFromMoments(moments((await classify(data.train.images, floorCount)).features, F), heldOut, F);
+const floor = frechetFromMoments(
+  moments((await classifyDigits(data.train.images, floorCount)).features, F),
+  heldOut,
+  F,
+);
 log(`floor FD (${floorCount} training digits vs the held-out digits): ${floor.toFixed(3)}`);
 
 const model = await loadModel(modelPath);
@@ -136,7 +117,7 @@ for (const s of SAMPLERS) {
         images.set(r.decoded!, i * D);
       }
       const seconds = (performance.now() - t0) / 1000;
-      const { features, labels: got } = await classify(images, N);
+      const { features, labels: got } = await classifyDigits(images, N);
       let right = 0;
       for (let i = 0; i < N; i++) if (got[i] === labels[i]) right++;
       const cell = {

@@ -11,9 +11,9 @@
 // models/latent-mnist and models/mnist). With an unconditional model the class checks are skipped.
 
 import assert from "node:assert/strict";
+import { classifyDigits } from "../testing/mnist_classifier.ts";
 import { serveDir, type ServedResponse, type StaticServer } from "../examples/browser/serve.ts";
 import { CHROMIUM, CHROMIUM_ARGS } from "../examples/browser/measure_bytes.ts";
-import { ortWasm } from "../src/runtime/ort.ts";
 // Pinned here rather than in deno.json's import map, which this test does not own.
 // deno-lint-ignore no-import-prefix
 import * as playwright from "npm:playwright-core@1.65.1";
@@ -168,23 +168,7 @@ function assertLooksLikeImages(s: CanvasStats, what: string): void {
 
 /** The class models/mnist-features assigns to each 28×28 digit in [-1, 1]. */
 async function classify(images: Float32Array, count: number): Promise<number[]> {
-  const session = await ortWasm.InferenceSession.create(
-    await Deno.readFile(new URL("../models/mnist-features/model.onnx", import.meta.url)),
-    { executionProviders: ["wasm"] },
-  );
-  try {
-    // a decoder may overshoot [-1, 1] a little; the classifier was trained on that range
-    const x = Float32Array.from(images, (v) => Math.max(-1, Math.min(1, v)));
-    const r = await session.run({ x: new ortWasm.Tensor("float32", x, [count, 1, 28, 28]) });
-    const logits = r.logits.data as Float32Array;
-    return Array.from({ length: count }, (_, k) => {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
-      return best;
-    });
-  } finally {
-    await session.release();
-  }
+  return Array.from((await classifyDigits(images, count)).labels);
 }
 
 interface LastResult {

@@ -4,6 +4,7 @@
 // permission flags themselves, and a CI-sized run of the load-test script (zero 5xx).
 
 import assert from "node:assert/strict";
+import { classifyDigits } from "../testing/mnist_classifier.ts";
 import { type ServerHandle, startServer } from "../examples/edge/spawn.ts";
 import { LOG_LINE, planRequests } from "../examples/edge/load_test.ts";
 import { ortWasmPath } from "../examples/edge/ort_wasm_path.ts";
@@ -661,7 +662,7 @@ Deno.test({
       assert.deepEqual(j.decodedShape, [20, 1, 28, 28]);
       assert.equal(j.guidance, 1.25); // the manifest's defaultGuidance
       // an independent judge: the MNIST classifier of models/mnist-features (trained on real digits)
-      const got = await classifyDigits(Float32Array.from(j.decoded), 20);
+      const got = Array.from((await classifyDigits(j.decoded, 20)).labels);
       const right = got.filter((c, i) => c === digits[i]).length;
       assert.ok(right >= 16, `classified ${got} for ${digits}`);
     } finally {
@@ -671,26 +672,6 @@ Deno.test({
 });
 
 /** The classes the MNIST classifier of models/mnist-features assigns to `count` images in [-1, 1]. */
-async function classifyDigits(images: Float32Array, count: number): Promise<number[]> {
-  const { ortWasm } = await import("../src/runtime/ort.ts");
-  const session = await ortWasm.InferenceSession.create(
-    await Deno.readFile(new URL("models/mnist-features/model.onnx", ROOT)),
-    { executionProviders: ["wasm"] },
-  );
-  try {
-    const x = images.map((v) => Math.max(-1, Math.min(1, v)));
-    const r = await session.run({ x: new ortWasm.Tensor("float32", x, [count, 1, 28, 28]) });
-    const logits = r.logits.data as Float32Array;
-    return Array.from({ length: count }, (_, k) => {
-      let best = 0;
-      for (let c = 1; c < 10; c++) if (logits[k * 10 + c] > logits[k * 10 + best]) best = c;
-      return best;
-    });
-  } finally {
-    await session.release();
-  }
-}
-
 function existsSync(url: URL): boolean {
   try {
     Deno.statSync(url);
