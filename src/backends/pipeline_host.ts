@@ -34,15 +34,12 @@ export function blendHost(
   }
 }
 
-/** Runs the decoder on host latents: input = latents / scalingFactor (rounded to float32). */
+/** Runs the decoder on host latents (its input is latents / scalingFactor, see `Decoder.hostInput`). */
 export async function decodeHost(
   decoder: Decoder,
   kind: SessionKind,
-  latents: ArrayLike<number>,
+  latents: Float32Array | Float64Array,
   n: number,
 ): Promise<Float32Array> {
-  const inv = 1 / decoder.spec.scalingFactor;
-  const scaled = new Float32Array(latents.length);
-  for (let i = 0; i < scaled.length; i++) scaled[i] = latents[i] * inv;
-  return await decoder.run(kind, decoder.hostInput(kind, scaled, n), n);
+  return await decoder.run(kind, decoder.hostInput(kind, latents, n), n);
 }

@@ -11,7 +11,7 @@
 import { describe, ModelError } from "../errors.ts";
 import { ortFor, type OrtSession, type OrtTensor } from "../runtime/ort.ts";
 import { type SessionKind, SessionPool } from "./session_pool.ts";
-import { makeTensor, numberView } from "./boundary.ts";
+import { networkInput, numberView } from "./boundary.ts";
 import { type GraphInfo, type GraphValue, readGraphInfo } from "./graph_info.ts";
 import { isConfinedPath } from "./manifest.ts";
 
@@ -198,13 +198,15 @@ export class Decoder {
       }));
   }
 
-  /** The decoder's input tensor for host latents (already divided by the scaling factor). */
-  hostInput(kind: SessionKind, scaled: Float32Array, n: number): OrtTensor {
-    const ort = ortFor(kind);
-    const dims = [n, ...this.#sampleShape];
-    return this.spec.dtype === "float16"
-      ? makeTensor(ort, "float16", Float16Array.from(scaled), dims)
-      : new ort.Tensor("float32", scaled, dims);
+  /**
+   * The decoder's input tensor for host latents: latents / scalingFactor in the decoder's dtype
+   * (the same boundary conversion as the sampling network's input).
+   */
+  hostInput(kind: SessionKind, latents: Float32Array | Float64Array, n: number): OrtTensor {
+    return networkInput(ortFor(kind), latents, 1, 1 / this.spec.scalingFactor, this.spec.dtype, [
+      n,
+      ...this.#sampleShape,
+    ]);
   }
 
   /**
