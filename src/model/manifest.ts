@@ -168,6 +168,66 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** Where a time spec is read: the SDE, whether a precondition applies, the network dtype, the format. */
+export interface TimeSpecContext {
+  sde: SdeName;
+  precondition: boolean;
+  /** The network's dtype: the time input's default dtype. */
+  dtype: NetworkDtype;
+  /** Whether v2 keys (`time.dtype`) are allowed. */
+  v2: boolean;
+}
+
+/**
+ * Validates a `time` object (the manifest's, or a scheduler's option) and fills its dtype; `bad`
+ * throws the caller's error type naming the field.
+ */
+export function parseTimeSpec(
+  raw: unknown,
+  ctx: TimeSpecContext,
+  bad: (field: string, allowed: string, value: unknown) => never,
+): TimeSpec & { dtype: TimeDtype } {
+  if (!isObject(raw)) bad("time", "an object with a kind", raw);
+  const t = raw as Record<string, unknown>;
+  if (ctx.precondition && t.kind !== "edm") {
+    bad("time.kind", '"edm" with a precondition (the network takes c_noise = ¼·ln σ)', t.kind);
+  }
+  let time: TimeSpec;
+  switch (t.kind) {
+    case "continuous": {
+      const scale = t.scale === undefined ? 1 : t.scale;
+      if (typeof scale !== "number" || !Number.isFinite(scale)) bad("time.scale", "a finite number", scale);
+      if (!((scale as number) > 0)) bad("time.scale", "a positive number", scale);
+      time = { kind: "continuous", scale: scale as number };
+      break;
+    }
+    case "index":
+      if (ctx.sde !== "vp-discrete") bad("time.kind", '"index" only with sde "vp-discrete"', t.kind);
+      time = { kind: "index" };
+      break;
+    case "sigma":
+    case "rho":
+      time = { kind: t.kind };
+      break;
+    case "edm":
+      if (!ctx.precondition) bad("time.kind", '"edm" only with a precondition', t.kind);
+      time = { kind: "edm" };
+      break;
+    default:
+      return bad("time.kind", '"continuous", "index", "sigma", "rho" or "edm"', t.kind);
+  }
+  let dtype = ctx.dtype as TimeDtype;
+  if (t.dtype !== undefined) {
+    // a validated v1 manifest carries its default time dtype: validating it again must pass
+    if (t.dtype !== ctx.dtype && !ctx.v2) bad("time.dtype", 'absent unless "format" is "deis-model/2"', t.dtype);
+    if (!["float32", "float16", "float64", "int32", "int64"].includes(t.dtype as string)) {
+      bad("time.dtype", '"float32", "float16", "float64", "int32" or "int64"', t.dtype);
+    }
+    dtype = t.dtype as TimeDtype;
+  }
+  return { ...time, dtype };
+}
+
 /** Fills the SDE's default parameters. */
 export function completeSde(sde: SdeSpec): SdeSpec {
   return { ...SDE_DEFAULTS[sde.name], ...sde };
@@ -319,51 +379,13 @@ export function validateManifest(
     precondition = { kind: "edm", sigmaData };
   }
 
-  // time
-  let time: TimeSpec;
-  if (raw.time === undefined) {
-    time = precondition ? { kind: "edm" } : scheduler ? { kind: "index" } : { kind: "continuous", scale: 1 };
-  } else {
-    if (!isObject(raw.time)) bad("time", "an object with a kind", raw.time);
-    const t = raw.time as Record<string, unknown>;
-    if (precondition && t.kind !== "edm") {
-      bad("time.kind", '"edm" with a precondition (the network takes c_noise = ¼·ln σ)', t.kind);
-    }
-    switch (t.kind) {
-      case "continuous": {
-        const scale = t.scale === undefined ? 1 : finite("time.scale", t.scale);
-        if (!(scale > 0)) bad("time.scale", "a positive number", scale);
-        time = { kind: "continuous", scale };
-        break;
-      }
-      case "index":
-        if (sde.name !== "vp-discrete") {
-          bad("time.kind", '"index" only with sde "vp-discrete"', t.kind);
-        }
-        time = { kind: "index" };
-        break;
-      case "sigma":
-      case "rho":
-        time = { kind: t.kind };
-        break;
-      case "edm":
-        if (!precondition) bad("time.kind", '"edm" only with a precondition', t.kind);
-        time = { kind: "edm" };
-        break;
-      default:
-        bad("time.kind", '"continuous", "index", "sigma", "rho" or "edm"', t.kind);
-        throw new Error("unreachable");
-    }
-    if (t.dtype !== undefined) {
-      // a validated v1 manifest carries its default time dtype: validating it again must pass
-      if (t.dtype !== dtype) onlyV2("time.dtype", t.dtype);
-      if (!["float32", "float16", "float64", "int32", "int64"].includes(t.dtype as string)) {
-        bad("time.dtype", '"float32", "float16", "float64", "int32" or "int64"', t.dtype);
-      }
-      time.dtype = t.dtype as TimeDtype;
-    }
-  }
-  const timeFull = { ...time, dtype: time.dtype ?? (dtype as TimeDtype) };
+  const timeRaw = raw.time ??
+    (precondition ? { kind: "edm" } : scheduler ? { kind: "index" } : { kind: "continuous", scale: 1 });
+  const timeFull = parseTimeSpec(
+    timeRaw,
+    { sde: sde.name, precondition: !!precondition, dtype: dtype as NetworkDtype, v2 },
+    bad,
+  );
 
   const prediction = (raw.prediction ?? (precondition ? "x0" : scheduler?.prediction ?? "eps")) as PredictionType;
   if (!["eps", "x0", "v", "score"].includes(prediction)) {

@@ -28,13 +28,13 @@
  */
 
 import { AbortError, ConfigError, ModelError, StateError } from "../errors.ts";
-import type { Plan, SdeSpec } from "../plan/types.ts";
+import type { Plan } from "../plan/types.ts";
 import { checkPlan } from "../plan/validate.ts";
 import { createCpuBackend } from "../backends/cpu.ts";
 import { checkGpuOutput, openGpuNetworkRun } from "../backends/webgpu.ts";
 import type { Backend, EpsSource, Evaluation, GpuNetworkOutput } from "../backends/types.ts";
 import { timeInput } from "../model/convert.ts";
-import type { PredictionType, TimeSpec } from "../model/manifest.ts";
+import { parseTimeSpec, type PredictionType, type TimeSpec } from "../model/manifest.ts";
 import {
   checkPlanMatchesModel,
   checkSampleShape,
@@ -50,7 +50,7 @@ export interface SchedulerOptions extends Omit<CommonSampleOptions, "onProgress"
   sampleShape?: readonly number[];
   /** What your network returns: `"eps"` (default), `"x0"`, `"v"` or `"score"` (or from `manifest`). */
   prediction?: PredictionType;
-  /** How {@link SchedulerEvaluation.modelTime} is computed (default `{ kind: "continuous", scale: 1 }`: t). */
+  /** How {@link SchedulerEvaluation.modelTime} is computed (default `{ kind: "continuous", scale: 1 }`: t; an integer `dtype` rounds it, ties to even). */
   time?: TimeSpec;
   /**
    * A `model.json` object (or a loaded model's `manifest`) giving `sampleShape`, `prediction` and
@@ -123,29 +123,6 @@ interface Pending<X, O> {
   ev: Evaluation;
   resolve(out: O): void;
   reject(e: unknown): void;
-}
-
-function checkTime(time: unknown, sde: SdeSpec): TimeSpec {
-  const t = time as { kind?: unknown; scale?: unknown } | null;
-  switch (typeof t === "object" && t !== null ? t.kind : undefined) {
-    case "continuous": {
-      const scale = t!.scale ?? 1;
-      if (typeof scale !== "number" || !(scale > 0 && Number.isFinite(scale))) {
-        throw new ConfigError("time.scale", "a finite positive number", scale);
-      }
-      return { kind: "continuous", scale };
-    }
-    case "index":
-      if (sde.name !== "vp-discrete") {
-        throw new ConfigError("time.kind", '"index" only with a vp-discrete plan', "index");
-      }
-      return { kind: "index" };
-    case "sigma":
-    case "rho":
-      return { kind: t!.kind as "sigma" | "rho" };
-    default:
-      throw new ConfigError("time", '{ kind: "continuous" | "index" | "sigma" | "rho", scale? }', time);
-  }
 }
 
 /** The plan's evaluations in call order (the program's eval ops, then the final denoising's). */
@@ -356,7 +333,13 @@ export async function createScheduler(
   if (!["eps", "x0", "v", "score"].includes(prediction)) {
     throw new ConfigError("prediction", "one of eps, x0, v, score", prediction);
   }
-  const time = m?.time ?? checkTime(options.time ?? { kind: "continuous" }, plan.sde);
+  const time = m?.time ?? parseTimeSpec(
+    options.time ?? { kind: "continuous" },
+    { sde: plan.sde.name, precondition: false, dtype: "float32", v2: true },
+    (field, allowed, value) => {
+      throw new ConfigError(field, allowed, value);
+    },
+  );
   const discreteN = (m?.sde ?? plan.sde).alphasCumprod?.length ?? 0;
   const evaluations = evaluationsOf(plan, options.denoiseFinal === true, (p) => timeInput(time, discreteN, p));
   const n = options.n ?? 1;
