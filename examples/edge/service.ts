@@ -35,6 +35,7 @@ import {
 } from "../../mod.ts";
 import { BoundedQueue, QueueAbortError, type QueueStats, type Release } from "./queue.ts";
 import { checkBatchSize } from "../../src/limits.ts";
+import { isImageShape } from "../../src/image/grid.ts";
 
 /** Limits and policy of the service. */
 export interface ServiceOptions {
@@ -248,11 +249,6 @@ export function classInput(model: Pick<Model, "manifest">): ClassInput | undefin
 }
 
 /** Whether samples of this shape can be drawn as a picture (`[C, H, W]` with C = 1 or 3, `[H, W]`). */
-function isImageShape(shape: readonly number[]): boolean {
-  return shape.length === 2 ||
-    (shape.length === 3 && (shape[0] === 1 || shape[0] === 3));
-}
-
 /** The pixel upscale of one sample: tiles of about 64 px. */
 function upscale(shape: readonly number[]): number {
   const side = Math.max(shape[shape.length - 1], shape[shape.length - 2]);

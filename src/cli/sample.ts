@@ -22,7 +22,7 @@ import { planFromJSON } from "../plan/serialize.ts";
 import type { Plan } from "../plan/types.ts";
 import { modelPlanConfig } from "../model/plan_config.ts";
 import { sample, type SampleResult } from "../sampling/mod.ts";
-import { encodePng, tileSamples } from "../image/grid.ts";
+import { encodePng, isImageShape, tileSamples } from "../image/grid.ts";
 import { methodChoices, RK_NAMES } from "../plan/registry.ts";
 import { GRID_NAMES } from "../plan/config.ts";
 import { reportFailure, runCli } from "./fail.ts";
@@ -278,11 +278,6 @@ function readSampleJson(flag: string, path: string, n: number, sampleShape: read
     throw new UsageError(`--${flag}: data must be finite numbers, row-major`);
   }
   return Float64Array.from(data as number[]);
-}
-
-function isImageShape(shape: readonly number[]): boolean {
-  return (shape.length === 3 && (shape[0] === 1 || shape[0] === 3)) ||
-    shape.length === 2;
 }
 
 /**

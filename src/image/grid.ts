@@ -98,6 +98,11 @@ export function tileSamples(
   return { width, height, channels: c as 1 | 3, pixels };
 }
 
+/** Whether samples of this shape can be drawn as a picture: `[C, H, W]` with C = 1 or 3, or `[H, W]`. */
+export function isImageShape(shape: readonly number[]): boolean {
+  return shape.length === 2 || (shape.length === 3 && (shape[0] === 1 || shape[0] === 3));
+}
+
 /**
  * Encodes an image as PNG bytes.
  *
