@@ -124,10 +124,10 @@ Deno.test({
     const labelled = gaussianModel({ name: "guided", label: { shift: 0.3 } });
     const model = await loadModel(labelled.bytes, { manifest: labelled.manifest });
     const batches: number[] = [];
-    const orig = model.run.bind(model);
-    model.run = (kind, feeds) => {
+    const orig = model.runInto.bind(model);
+    model.runInto = (kind, feeds, into) => {
       batches.push(feeds.x.dims[0]);
-      return orig(kind, feeds);
+      return orig(kind, feeds, into);
     };
     const common = { model, plan, n: 3, seed: 2, conditioning: { label: [1, 2, 3] }, guidance: 2.5 };
     const nat = await sample({ ...common, backend: "native" });

@@ -385,8 +385,8 @@ Deno.test({
     const n = 3;
     const labels = [1, 2, 3];
     const batches: number[] = [];
-    const origRun = model.run.bind(model);
-    model.run = (kind, feeds) => {
+    const origRun = model.runInto.bind(model);
+    model.runInto = (kind, feeds, into) => {
       batches.push(feeds.x.dims[0]);
       assert.deepEqual(Array.from(feeds.label.data as BigInt64Array, Number), [
         ...labels,
@@ -394,7 +394,7 @@ Deno.test({
         0,
         0,
       ]);
-      return origRun(kind, feeds);
+      return origRun(kind, feeds, into);
     };
     try {
       const common = {

@@ -16,9 +16,9 @@
 import { AbortError, BackendUnavailableError, ConfigError, ModelError } from "../errors.ts";
 import { loadNativeOrt, nativeUnavailableReason } from "../runtime/ort_native.ts";
 import { intraOpThreads } from "../runtime/settings.ts";
-import { fillGaussian } from "./noise.ts";
+import { seedWords } from "./noise.ts";
 import { dataMap, predictionToEps } from "../model/convert.ts";
-import { ortFor, type OrtTensor } from "../runtime/ort.ts";
+import { type Ort, ortFor, type OrtTensor } from "../runtime/ort.ts";
 import { networkInput, outputValues, timeTensor } from "../model/boundary.ts";
 import type {
   Backend,
@@ -32,6 +32,7 @@ import type {
   RunTimings,
 } from "./types.ts";
 import { blendHost, decodeHost } from "./pipeline_host.ts";
+import { type CombineSource, RegisterFile } from "./kernels.ts";
 
 type Vec = Float32Array | Float64Array;
 
@@ -42,7 +43,8 @@ class CpuRun implements Run {
   readonly timings: RunTimings = { network: 0, update: 0, readback: 0 };
   readonly #source: EpsSource;
   readonly #n: number;
-  readonly #seed: number;
+  readonly #key: [number, number];
+  readonly #regs: RegisterFile;
   readonly #x: Vec[];
   readonly #eps: Vec[];
   readonly #noise: Float64Array;
@@ -51,28 +53,33 @@ class CpuRun implements Run {
   readonly #session: "wasm" | "native";
   #known?: { known: Float64Array; mask: Float64Array };
   #disposed = false;
+  #networkBusy = false;
+  #outTensor?: OrtTensor;
 
   constructor(backend: BackendName, spec: RunSpec) {
     this.backend = backend;
     this.#source = spec.source;
     this.#n = spec.n;
-    this.#seed = spec.seed;
+    this.#key = seedWords(spec.seed);
     const src = spec.source;
     const sampleSize = src.kind === "model" ? src.model.sampleSize : src.sampleShape.reduce((a, b) => a * b, 1);
     this.dtype = src.kind === "model" ? src.model.dtype : src.kind === "network" ? "float32" : "float64";
     this.length = spec.n * sampleSize;
-    const Arr = this.dtype === "float32" ? Float32Array : Float64Array;
-    this.#x = Array.from({ length: spec.xSlots }, () => new Arr(this.length));
-    this.#eps = Array.from(
-      { length: spec.epsSlots },
-      () => new Arr(this.length),
-    );
-    this.#noise = new Float64Array(this.length);
     this.#groups = src.kind === "model" && src.guidance ? 2 : 1;
     this.#session = backend === "native" ? "native" : "wasm";
     this.#extra = src.kind === "model"
       ? src.model.extraFeeds(this.#session, spec.n, src.conditioning, src.guidance)
       : {};
+    this.#regs = new RegisterFile({
+      length: this.length,
+      xSlots: spec.xSlots,
+      epsSlots: spec.epsSlots,
+      outGroups: this.#groups,
+      f64: this.dtype === "float64",
+    });
+    this.#x = this.#regs.x;
+    this.#eps = this.#regs.eps;
+    this.#noise = this.#regs.acc;
   }
 
   #check(): void {
@@ -97,7 +104,7 @@ class CpuRun implements Run {
     const L = this.length;
     const xv = this.#x[x];
     const dst = this.#eps[eps];
-    const where = `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
+    const where = () => `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
     if (src.kind === "network") {
       const t0 = performance.now();
       const out = await src.fn((xv as Float32Array).slice(), ev);
@@ -105,7 +112,7 @@ class CpuRun implements Run {
       this.#check();
       const name = src.name ?? "network-function";
       if (!out || out.length !== L) {
-        throw new ModelError(name, `returned ${out?.length ?? out} values ${where}; expected ${L}`, "model");
+        throw new ModelError(name, `returned ${out?.length ?? out} values ${where()}; expected ${L}`, "model");
       }
       const m = predictionToEps(src.prediction, ev);
       const { p, qc } = ev.output === "x0" ? dataMap({ p: m.p, qc: m.q, qu: 0 }, ev) : { p: m.p, qc: m.q };
@@ -115,7 +122,7 @@ class CpuRun implements Run {
         if (typeof v !== "number" || v - v !== 0) bad++;
         dst[i] = p * xv[i] + qc * v;
       }
-      if (bad > 0) throw new ModelError(name, `returned ${bad} non-finite value(s) ${where}`, "model");
+      if (bad > 0) throw new ModelError(name, `returned ${bad} non-finite value(s) ${where()}`, "model");
       return;
     }
     if (src.kind === "function") {
@@ -126,7 +133,7 @@ class CpuRun implements Run {
       if (!out || out.length !== L) {
         throw new ModelError(
           name,
-          `returned ${out?.length ?? out} values ${where}; expected ${L}`,
+          `returned ${out?.length ?? out} values ${where()}; expected ${L}`,
           "eps",
         );
       }
@@ -135,7 +142,7 @@ class CpuRun implements Run {
         if (!Number.isFinite(v)) {
           throw new ModelError(
             name,
-            `returned a non-finite value (${v}) ${where}`,
+            `returned a non-finite value (${v}) ${where()}`,
             "eps",
           );
         }
@@ -160,31 +167,25 @@ class CpuRun implements Run {
       [m.inputs.t]: timeTensor(ort, m.time.dtype, model.timeInput(ev), batch),
     };
     const t0 = performance.now();
-    const out = await model.run(this.#session, feeds);
+    // The input may be a view of a register: the memory goes back to the pool only after the call.
+    this.#networkBusy = true;
+    let out: OrtTensor, filled: boolean;
+    try {
+      ({ out, filled } = await model.runInto(this.#session, feeds, this.#outputTensor(ort)));
+    } finally {
+      this.#networkBusy = false;
+      if (this.#disposed) this.#regs.release();
+    }
     const t1 = performance.now();
     this.timings.network += t1 - t0;
     try {
       this.#check();
       model.checkOutput(out, batch, where);
-      const o = outputValues(out);
-      const { p, qc, qu } = model.valueMap(ev, src.guidance?.scale);
-      // One pass: convert and count non-finite outputs (v − v is 0 exactly for finite v); a bad
-      // output fails the run, so what was written to dst meanwhile does not matter.
-      let bad = 0;
-      if (this.#groups === 1) {
-        for (let i = 0; i < L; i++) {
-          const v = o[i];
-          if (v - v !== 0) bad++;
-          dst[i] = p * xv[i] + qc * v;
-        }
-      } else {
-        for (let i = 0; i < L; i++) {
-          const v = o[i], u = o[i + L];
-          if (v - v !== 0) bad++;
-          if (u - u !== 0) bad++;
-          dst[i] = p * xv[i] + qc * v + qu * u;
-        }
-      }
+      // Staged in the kernels' memory (float16 widens exactly), then one kernel pass converts and
+      // counts non-finite outputs; a bad output fails the run, so what was written meanwhile does
+      // not matter.
+      if (!filled) this.#regs.out.set(outputValues(out));
+      const bad = this.#regs.epsFromOutput(eps, x, model.valueMap(ev, src.guidance?.scale), this.#groups);
       if (bad > 0) throw model.nonFiniteError(where, bad);
     } finally {
       out.dispose();
@@ -192,40 +193,34 @@ class CpuRun implements Run {
     }
   }
 
+  /**
+   * The staging area as an output tensor, for onnxruntime-node to write into (which saves a copy per
+   * evaluation); undefined elsewhere (onnxruntime-web does not fill CPU tensors it is given) and when
+   * the network's element type differs from the registers'.
+   */
+  #outputTensor(ort: Ort): OrtTensor | undefined {
+    const src = this.#source;
+    if (this.#session !== "native" || src.kind !== "model" || src.model.networkDtype !== this.dtype) return undefined;
+    this.#outTensor ??= new ort.Tensor(this.dtype, this.#regs.out, [this.#groups * this.#n, ...src.model.sampleShape]);
+    return this.#outTensor;
+  }
+
   combine(spec: CombineSpec): void {
     this.#check();
     const t0 = performance.now();
-    const L = this.length;
-    const dst = this.#x[spec.dst];
     let a = spec.a;
     let src = spec.src;
     if (src && src.slot === spec.dst) {
       a += src.coef;
       src = undefined;
     }
-    // dst = (s·z or 0) + Σ c_k·v_k in float64, in the listed order, rounded once on the store; the
-    // first and last passes are fused with the initialisation and the store (same arithmetic).
-    const sources: [Vec, number][] = [];
-    if (a !== 0) sources.push([dst, a]);
-    if (src && src.coef !== 0) sources.push([this.#x[src.slot], src.coef]);
-    for (const t of spec.terms) if (t.coef !== 0) sources.push([this.#eps[t.slot], t.coef]);
-    const acc = this.#noise;
+    const sources: CombineSource[] = [];
+    if (a !== 0) sources.push({ kind: "x", slot: spec.dst, coef: a });
+    if (src && src.coef !== 0) sources.push({ kind: "x", slot: src.slot, coef: src.coef });
+    for (const t of spec.terms) if (t.coef !== 0) sources.push({ kind: "eps", slot: t.slot, coef: t.coef });
     const noisy = spec.noise !== undefined && spec.noise.scale !== 0;
-    if (noisy) fillGaussian(acc, this.#seed, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
-    const last = sources.length - 1;
-    if (last < 0) {
-      if (noisy) dst.set(acc);
-      else dst.fill(0);
-    } else {
-      for (let k = 0; k < last; k++) {
-        const [v, c] = sources[k];
-        if (k === 0 && !noisy) { for (let i = 0; i < L; i++) acc[i] = c * v[i] + 0; }
-        else for (let i = 0; i < L; i++) acc[i] += c * v[i];
-      }
-      const [v, c] = sources[last];
-      if (last === 0 && !noisy) { for (let i = 0; i < L; i++) dst[i] = c * v[i] + 0; }
-      else for (let i = 0; i < L; i++) dst[i] = acc[i] + c * v[i];
-    }
+    if (noisy) this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
+    this.#regs.combine(spec.dst, sources, noisy);
     this.timings.update += performance.now() - t0;
   }
 
@@ -247,7 +242,8 @@ class CpuRun implements Run {
     this.#check();
     if (!this.#known) throw new ConfigError("mask", "set (setKnown) before blend", undefined);
     const t0 = performance.now();
-    blendHost(this.#x[spec.dst], this.#known.known, this.#known.mask, spec, this.#seed, this.#noise);
+    if (spec.sigma !== 0) this.#regs.gaussian(this.#key, spec.noise.stream, spec.noise.step, spec.sigma);
+    blendHost(this.#x[spec.dst], this.#known.known, this.#known.mask, spec, this.#noise);
     this.timings.update += performance.now() - t0;
   }
 
@@ -262,6 +258,7 @@ class CpuRun implements Run {
 
   dispose(): void {
     this.#disposed = true;
+    if (!this.#networkBusy) this.#regs.release();
   }
 }
 

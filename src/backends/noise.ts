@@ -9,15 +9,20 @@
  *     u₁ = ((w₀ >> 8) + 1)·2⁻²⁴ ∈ (0, 1],  u₂ = (w₁ >> 8)·2⁻²⁴ ∈ [0, 1)
  *     z₀ = sqrt(−2 ln u₁)·cos(2π u₂),      z₁ = sqrt(−2 ln u₁)·sin(2π u₂)
  *
- * The integer stream and the uniforms are bit-identical on both sides; the Gaussians differ only by
- * float32 rounding on the GPU (|Δz| ≲ 1e-6), because the GPU evaluates ln, sin and cos with its own
- * polynomials rather than the vendor's approximate built-ins. Noise depends only on the flat element
- * index, so sample i of a batch gets the same noise whatever the batch size.
+ * On the CPU, ln, cos and sin are the fixed float64 polynomials of `assembly/kernels/noise.ts`
+ * (within 2e-16 of the exact values; `testing/noise_reference.ts` restates them in TypeScript and a
+ * test holds the two to the bit), so CPU noise is the same bits in every JavaScript engine — the
+ * engines' own `Math.log/sin/cos` differ in the last bit between engines — and costs a quarter of
+ * what they cost. The integer stream and the uniforms are bit-identical on the GPU; its Gaussians
+ * differ only by float32 rounding (|Δz| ≲ 1e-6), its ln, sin and cos being float32 polynomials. Noise
+ * depends only on the flat element index, so sample i of a batch gets the same noise whatever the
+ * batch size.
  *
  * @module
  */
 
 import { NOISE_STREAM } from "../plan/noise_streams.ts";
+import { acquireInstance, releaseInstance } from "./kernels.ts";
 
 export { NOISE_STREAM };
 
@@ -78,12 +83,12 @@ export function seedWords(seed: number): [number, number] {
   return [seed % 4294967296 >>> 0, Math.floor(seed / 4294967296) >>> 0];
 }
 
-const TWO_PI = 2 * Math.PI;
-const INV_2_24 = 1 / 16777216;
+/** Elements drawn per kernel call when filling a caller's array (2 MiB of float64). */
+const CHUNK = 1 << 18;
 
 /**
- * Fills `out[i]` (i = 0..out.length−1) with `scale · z(offset + i)` of draw `(stream, step)`: one
- * Philox block per 4 elements, each Box–Muller pair computed once.
+ * Fills `out[i]` (i = 0..out.length−1) with `scale · z(offset + i)` of draw `(stream, step)`.
+ * `offset + out.length` must not exceed 2³² (the block counter is 32 bits).
  */
 export function fillGaussian(
   out: Float64Array | Float32Array,
@@ -94,24 +99,18 @@ export function fillGaussian(
   offset = 0,
 ): void {
   const [k0, k1] = seedWords(seed);
-  const w = new Uint32Array(4);
-  const end = offset + out.length;
-  let e = offset, i = 0;
-  while (e < end) {
-    philox4x32(Math.floor(e / 4) >>> 0, step, stream, 0, k0, k1, w);
-    // Box–Muller pairs (lanes 0,1) and (2,3)
-    const r0 = Math.sqrt(-2 * Math.log(((w[0] >>> 8) + 1) * INV_2_24)), p0 = TWO_PI * ((w[1] >>> 8) * INV_2_24);
-    const r1 = Math.sqrt(-2 * Math.log(((w[2] >>> 8) + 1) * INV_2_24)), p1 = TWO_PI * ((w[3] >>> 8) * INV_2_24);
-    for (let lane = e & 3; lane < 4 && e < end; lane++, e++, i++) {
-      const z = lane === 0
-        ? r0 * Math.cos(p0)
-        : lane === 1
-        ? r0 * Math.sin(p0)
-        : lane === 2
-        ? r1 * Math.cos(p1)
-        : r1 * Math.sin(p1);
-      out[i] = scale * z;
+  if (!Number.isSafeInteger(offset) || offset < 0 || offset + out.length > 2 ** 32) {
+    throw new RangeError(`offset + length must lie in [0, 2^32]: ${offset} + ${out.length}`);
+  }
+  const { inst, base } = acquireInstance(Math.min(out.length, CHUNK) * 8);
+  try {
+    for (let i = 0; i < out.length; i += CHUNK) {
+      const count = Math.min(CHUNK, out.length - i);
+      inst.exports.gaussian(base, count, offset + i, k0, k1, stream, step, scale);
+      out.set(new Float64Array(inst.memory.buffer, base, count), i);
     }
+  } finally {
+    releaseInstance(inst);
   }
 }
 

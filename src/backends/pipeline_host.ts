@@ -8,28 +8,25 @@
 
 import type { Decoder } from "../model/decoder.ts";
 import type { SessionKind } from "../model/model.ts";
-import { fillGaussian } from "./noise.ts";
 import type { BlendSpec } from "./types.ts";
 
 /**
  * `dst = m·(alpha·known + sigma·z) + (1 − m)·dst` in float64, rounded once on the store. With
  * m = 1, alpha = 1 and sigma = 0 the result is `known` exactly (no noise is drawn then).
  *
- * @param scratch a float64 buffer of dst's length (receives the noise)
+ * @param noise `sigma·z` of the spec's draw, dst's length (read only when sigma ≠ 0)
  */
 export function blendHost(
   dst: Float32Array | Float64Array,
   known: Float64Array,
   mask: Float64Array,
   spec: BlendSpec,
-  seed: number,
-  scratch: Float64Array,
+  noise: Float64Array,
 ): void {
   const { alpha, sigma } = spec;
-  if (sigma !== 0) fillGaussian(scratch, seed, spec.noise.stream, spec.noise.step, sigma);
   for (let i = 0; i < dst.length; i++) {
     const m = mask[i];
-    const target = sigma !== 0 ? alpha * known[i] + scratch[i] : alpha * known[i];
+    const target = sigma !== 0 ? alpha * known[i] + noise[i] : alpha * known[i];
     dst[i] = m * target + (1 - m) * dst[i];
   }
 }

@@ -89,6 +89,9 @@ function tensorOf(
   }
 }
 
+/** Where an evaluation was, for an error message: built only when one is raised. */
+const place = (where: string | (() => string)) => typeof where === "function" ? where() : where;
+
 /**
  * A model ready for sampling. Create it with `loadModel`.
  *
@@ -267,20 +270,36 @@ export class Model {
    * Runs the network once (calls on one model are serialised: onnxruntime sessions are not
    * re-entrant). Returns the output tensor, which the caller must dispose.
    */
-  run(kind: SessionKind, feeds: Record<string, OrtTensor>): Promise<OrtTensor> {
+  async run(kind: SessionKind, feeds: Record<string, OrtTensor>): Promise<OrtTensor> {
+    return (await this.runInto(kind, feeds)).out;
+  }
+
+  /**
+   * {@link run}, asking onnxruntime to write the output into `into` (a tensor of the expected shape
+   * and type) as well: `filled` says whether it did. It refuses an output of another shape; the call
+   * is then repeated without, so the caller's check of `out` reports what the network gave.
+   */
+  runInto(
+    kind: SessionKind,
+    feeds: Record<string, OrtTensor>,
+    into?: OrtTensor,
+  ): Promise<{ out: OrtTensor; filled: boolean }> {
     return this.#pool.serialise(async () => {
       const session = await this.session(kind);
+      const name = this.manifest.output;
       let result: OrtOutputs;
+      let filled = false;
       try {
-        result = await session.run(feeds, [this.manifest.output]);
+        if (into) {
+          result = await session.run(feeds, { [name]: into }).then(
+            (r) => (filled = true, r),
+            () => session.run(feeds, [name]),
+          );
+        } else result = await session.run(feeds, [name]);
       } catch (e) {
-        throw this.#error(
-          `onnxruntime run failed: ${(e as Error).message ?? e}`,
-          this.manifest.output,
-          e,
-        );
+        throw this.#error(`onnxruntime run failed: ${(e as Error).message ?? e}`, name, e);
       }
-      return result[this.manifest.output] as OrtTensor;
+      return { out: result[name] as OrtTensor, filled };
     });
   }
 
@@ -288,27 +307,27 @@ export class Model {
    * Checks a network output: its element type and shape `[batch, ...sampleShape]`. Throws a
    * {@link ModelError} naming the model and the output.
    */
-  checkOutput(out: OrtTensor, batch: number, where: string): void {
+  checkOutput(out: OrtTensor, batch: number, where: string | (() => string)): void {
     const want = [batch, ...this.manifest.sampleShape];
     const got = out.dims;
     if (got.length !== want.length || got.some((d, i) => d !== want[i])) {
       throw this.#error(
-        `output '${this.manifest.output}' has shape [${got.join(", ")}] ${where}; expected [${want.join(", ")}]`,
+        `output '${this.manifest.output}' has shape [${got.join(", ")}] ${place(where)}; expected [${want.join(", ")}]`,
         this.manifest.output,
       );
     }
     if (out.type !== this.networkDtype) {
       throw this.#error(
-        `output '${this.manifest.output}' has type ${out.type} ${where}; expected ${this.networkDtype}`,
+        `output '${this.manifest.output}' has type ${out.type} ${place(where)}; expected ${this.networkDtype}`,
         this.manifest.output,
       );
     }
   }
 
   /** The error for a network output holding NaN or ±Inf. */
-  nonFiniteError(where: string, count?: number): ModelError {
+  nonFiniteError(where: string | (() => string), count?: number): ModelError {
     return this.#error(
-      `output '${this.manifest.output}' contains ${count ?? "some"} non-finite value(s) (NaN or Inf) ${where}`,
+      `output '${this.manifest.output}' contains ${count ?? "some"} non-finite value(s) (NaN or Inf) ${place(where)}`,
       this.manifest.output,
     );
   }
