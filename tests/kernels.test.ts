@@ -193,3 +193,19 @@ Deno.test("a register file from the pool starts from zeros", () => {
     b.release();
   }
 });
+
+Deno.test("noise drawn straight into a register is the float64 noise rounded once", () => {
+  for (const f64 of [false, true]) {
+    for (const length of [1, 5, 8, 1003]) {
+      const regs = new RegisterFile({ length, xSlots: 2, epsSlots: 1, outGroups: 1, f64 });
+      try {
+        regs.gaussian([9, 2], 0, 0, 0.8, 1);
+        const want = gaussian(9 + 2 * 2 ** 32, length).map((z) => 0.8 * z);
+        assert.equal(same(regs.x[1], f64 ? want : Float32Array.from(want)), "", `f64 ${f64}, length ${length}`);
+        assert.ok(regs.x[0].every((v) => v === 0), "only the named register is written");
+      } finally {
+        regs.release();
+      }
+    }
+  }
+});

@@ -126,11 +126,17 @@ function turnSin(q: u32, c: f64, s: f64): f64 {
   return select<f64>(-b, b, (q & 2) != 0);
 }
 
+/** Stores v at p as float64, or rounded once to float32 (`narrow`). */
+function put(p: usize, v: f64, narrow: bool): void {
+  if (narrow) store<f32>(p, <f32> v);
+  else store<f64>(p, v);
+}
+
 /**
  * The four Gaussians of the Philox words `w`, times `scale`, stored at `p` (lanes `from`..3 of the
- * block, at p + 8·(lane − from)); `count` caps how many are stored.
+ * block, one after the other, float64 or float32 when `narrow`); `count` caps how many are stored.
  */
-function storeBlock(p: usize, w: v128, scale: f64, from: u32, count: u32): void {
+function storeBlock(p: usize, w: v128, scale: f64, from: u32, count: u32, narrow: bool): void {
   const ka = (<u32> i32x4.extract_lane(w, 0) >>> 8) + 1, kb = (<u32> i32x4.extract_lane(w, 2) >>> 8) + 1;
   const ja = <u32> i32x4.extract_lane(w, 1) >>> 8, jb = <u32> i32x4.extract_lane(w, 3) >>> 8;
   const ln = lnUniform(f64x2(mantissa(ka), mantissa(kb)), f64x2(exponent24(ka), exponent24(kb)));
@@ -140,11 +146,12 @@ function storeBlock(p: usize, w: v128, scale: f64, from: u32, count: u32): void 
   const qa = quarter(ja), qb = quarter(jb);
   const ca = f64x2.extract_lane(cs, 0), sa = f64x2.extract_lane(sn, 0);
   const cb = f64x2.extract_lane(cs, 1), sb = f64x2.extract_lane(sn, 1);
+  const size: usize = narrow ? 4 : 8;
   if (from == 0 && count >= 4) {
-    store<f64>(p, scale * turnCos(qa, ca, sa));
-    store<f64>(p, scale * turnSin(qa, ca, sa), 8);
-    store<f64>(p, scale * turnCos(qb, cb, sb), 16);
-    store<f64>(p, scale * turnSin(qb, cb, sb), 24);
+    put(p, scale * turnCos(qa, ca, sa), narrow);
+    put(p + size, scale * turnSin(qa, ca, sa), narrow);
+    put(p + 2 * size, scale * turnCos(qb, cb, sb), narrow);
+    put(p + 3 * size, scale * turnSin(qb, cb, sb), narrow);
     return;
   }
   let q = p;
@@ -156,13 +163,14 @@ function storeBlock(p: usize, w: v128, scale: f64, from: u32, count: u32): void 
       : lane == 2
       ? turnCos(qb, cb, sb)
       : turnSin(qb, cb, sb);
-    store<f64>(q, scale * z);
-    q += 8;
+    put(q, scale * z, narrow);
+    q += size;
   }
 }
 
 /**
- * Writes `scale·z(offset + i)` of draw (stream, step) to the float64 array at `out`, i = 0..count−1.
+ * Writes `scale·z(offset + i)` of draw (stream, step) to the array at `out`, i = 0..count−1: float64,
+ * or rounded once to float32 when `f32out` ≠ 0 (a float32 register drawn directly).
  * The key is (k0, k1), the seed's low and high 32 bits.
  */
 export function gaussian(
@@ -174,30 +182,32 @@ export function gaussian(
   stream: u32,
   step: u32,
   scale: f64,
+  f32out: i32,
 ): void {
+  const narrow = f32out != 0, shift: usize = narrow ? 2 : 3;
   let e = offset;
   const end = offset + <u32> count;
   let p = out;
   // a partial first block
   if ((e & 3) != 0 && e != end) {
     const n = min<u32>(4 - (e & 3), end - e);
-    storeBlock(p, philox(e >>> 2, step, stream, k0, k1), scale, e & 3, n);
-    p += <usize> n << 3;
+    storeBlock(p, philox(e >>> 2, step, stream, k0, k1), scale, e & 3, n, narrow);
+    p += <usize> n << shift;
     e += n;
   }
   // two whole blocks at a time: their independent chains overlap in the pipeline
   while (end - e >= 8) {
     const b = e >>> 2;
     const wa = philox(b, step, stream, k0, k1), wb = philox(b + 1, step, stream, k0, k1);
-    storeBlock(p, wa, scale, 0, 4);
-    storeBlock(p + 32, wb, scale, 0, 4);
-    p += 64;
+    storeBlock(p, wa, scale, 0, 4, narrow);
+    storeBlock(p + (4 << shift), wb, scale, 0, 4, narrow);
+    p += 8 << shift;
     e += 8;
   }
   while (e != end) {
     const n = min<u32>(4, end - e);
-    storeBlock(p, philox(e >>> 2, step, stream, k0, k1), scale, 0, n);
-    p += <usize> n << 3;
+    storeBlock(p, philox(e >>> 2, step, stream, k0, k1), scale, 0, n, narrow);
+    p += <usize> n << shift;
     e += n;
   }
 }

@@ -219,8 +219,13 @@ class CpuRun implements Run {
     if (src && src.coef !== 0) sources.push({ kind: "x", slot: src.slot, coef: src.coef });
     for (const t of spec.terms) if (t.coef !== 0) sources.push({ kind: "eps", slot: t.slot, coef: t.coef });
     const noisy = spec.noise !== undefined && spec.noise.scale !== 0;
-    if (noisy) this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
-    this.#regs.combine(spec.dst, sources, noisy);
+    if (noisy && sources.length === 0) {
+      // noise alone (x_T): drawn straight into the register, one pass instead of two
+      this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale, spec.dst);
+    } else {
+      if (noisy) this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
+      this.#regs.combine(spec.dst, sources, noisy);
+    }
     this.timings.update += performance.now() - t0;
   }
 

@@ -37,6 +37,7 @@ interface KernelExports {
     stream: number,
     step: number,
     scale: number,
+    f32out: number,
   ): void;
   SOURCE_BYTES: WebAssembly.Global;
 }
@@ -215,11 +216,14 @@ export class RegisterFile {
   }
 
   /**
-   * Draws `scale·z` of draw (stream, step) into the accumulator {@link acc} (the noise of a noisy
-   * combine or a blend), z as defined in src/backends/noise.ts.
+   * Draws `scale·z` of draw (stream, step), z as defined in src/backends/noise.ts, into the
+   * accumulator {@link acc} (the noise of a noisy combine or a blend), or straight into x register
+   * `dst` (rounded once, as a combine of the noise alone would store it).
    */
-  gaussian(key: readonly [number, number], stream: number, step: number, scale: number): void {
-    this.#inst.exports.gaussian(this.#accPtr, this.length, 0, key[0], key[1], stream, step, scale);
+  gaussian(key: readonly [number, number], stream: number, step: number, scale: number, dst?: number): void {
+    const into = dst === undefined ? this.#accPtr : this.#xPtr[dst];
+    const f32 = dst !== undefined && !this.f64 ? 1 : 0;
+    this.#inst.exports.gaussian(into, this.length, 0, key[0], key[1], stream, step, scale, f32);
   }
 
   /** Gives the memory back to the pool; the views must not be used afterwards. */

@@ -106,7 +106,7 @@ export function fillGaussian(
   try {
     for (let i = 0; i < out.length; i += CHUNK) {
       const count = Math.min(CHUNK, out.length - i);
-      inst.exports.gaussian(base, count, offset + i, k0, k1, stream, step, scale);
+      inst.exports.gaussian(base, count, offset + i, k0, k1, stream, step, scale, 0);
       out.set(new Float64Array(inst.memory.buffer, base, count), i);
     }
   } finally {
