@@ -13,7 +13,7 @@ import {
   validateManifest,
 } from "../src/model/mod.ts";
 import { gaussianModel } from "../testing/synthetic.ts";
-import { Model } from "../src/model/model.ts";
+import { Model, TIME_TENSORS_KEPT } from "../src/model/model.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
 const GMM2D = new URL("../models/gmm-2d/", import.meta.url);
@@ -377,4 +377,23 @@ Deno.test({
     );
     await plain.dispose();
   },
+});
+
+Deno.test("time tensors are kept per execution provider, batch and value, and hold the time input", async () => {
+  const model = await loadModel(new URL("../models/mnist/", import.meta.url));
+  try {
+    const p = { t: 0.25, alphaBar: 0.64, rho: 0.75 };
+    const a = model.timeTensor("wasm", p, 3);
+    assert.equal(model.timeTensor("wasm", p, 3), a, "the same tensor for the same request");
+    assert.deepEqual(Array.from(a.data as Float32Array), [249.75, 249.75, 249.75]);
+    assert.deepEqual(a.dims, [3]);
+    assert.notEqual(model.timeTensor("wasm", p, 4), a);
+    assert.notEqual(model.timeTensor("wasm", { ...p, t: 0.5 }, 3), a);
+    // a bounded store: past TIME_TENSORS_KEPT values it starts over, and still answers correctly
+    for (let k = 0; k <= TIME_TENSORS_KEPT; k++) model.timeTensor("wasm", { ...p, t: k / 1000 }, 1);
+    const b = model.timeTensor("wasm", p, 3);
+    assert.deepEqual(Array.from(b.data as Float32Array), [249.75, 249.75, 249.75]);
+  } finally {
+    await model.dispose();
+  }
 });

@@ -19,7 +19,7 @@ import { intraOpThreads } from "../runtime/settings.ts";
 import { seedWords } from "./noise.ts";
 import { dataMap, predictionToEps } from "../model/convert.ts";
 import { type Ort, ortFor, type OrtTensor } from "../runtime/ort.ts";
-import { networkInput, outputValues, timeTensor } from "../model/boundary.ts";
+import { networkInput, outputValues } from "../model/boundary.ts";
 import type {
   Backend,
   BackendName,
@@ -55,6 +55,7 @@ class CpuRun implements Run {
   #disposed = false;
   #networkBusy = false;
   #outTensor?: OrtTensor;
+  readonly #inputs = new Map<number, OrtTensor>();
 
   constructor(backend: BackendName, spec: RunSpec) {
     this.backend = backend;
@@ -163,8 +164,8 @@ class CpuRun implements Run {
     const ort = ortFor(this.#session);
     const feeds: Record<string, OrtTensor> = {
       ...this.#extra,
-      [m.inputs.x]: networkInput(ort, xv, this.#groups, model.inputScale(ev), m.dtype, [batch, ...m.sampleShape]),
-      [m.inputs.t]: timeTensor(ort, m.time.dtype, model.timeInput(ev), batch),
+      [m.inputs.x]: this.#input(ort, x, model.inputScale(ev)),
+      [m.inputs.t]: model.timeTensor(this.#session, ev, batch),
     };
     const t0 = performance.now();
     // The input may be a view of a register: the memory goes back to the pool only after the call.
@@ -191,6 +192,20 @@ class CpuRun implements Run {
       out.dispose();
       this.timings.update += performance.now() - t1;
     }
+  }
+
+  /**
+   * The network's x input from register `x`. A tensor over the register itself (no conversion) is
+   * made once per register and reused: the register's contents change, the view does not.
+   */
+  #input(ort: Ort, x: number, scale: number): OrtTensor {
+    const src = this.#source as Extract<EpsSource, { kind: "model" }>;
+    const m = src.model.manifest;
+    const cached = scale === 1 ? this.#inputs.get(x) : undefined;
+    if (cached) return cached;
+    const t = networkInput(ort, this.#x[x], this.#groups, scale, m.dtype, [this.#groups * this.#n, ...m.sampleShape]);
+    if (t.data === this.#x[x]) this.#inputs.set(x, t);
+    return t;
   }
 
   /**

@@ -47,7 +47,6 @@ import {
   prepareWgsl,
   WORKGROUP,
 } from "./wgsl.ts";
-import { timeTensor } from "../model/boundary.ts";
 
 /** Bytes of a buffer holding `count` values of element type `el` (rounded up to 16). */
 function feedBytes(el: NetElement, count: number): number {
@@ -344,7 +343,7 @@ class WebGpuRun implements Run {
     const feeds: Record<string, OrtTensor> = {
       ...this.#extra,
       [m.inputs.x]: this.#input(x, model.inputScale(ev)),
-      [m.inputs.t]: timeTensor(ort, m.time.dtype, model.timeInput(ev), batch),
+      [m.inputs.t]: model.timeTensor("webgpu", ev, batch),
     };
     const t0 = performance.now();
     const out = await model.run("webgpu", feeds);

@@ -20,7 +20,7 @@ import { dataMap, type EpsMap, epsMap, type EvalPoint, inputScale, timeInput } f
 import { DTYPE_RANGE, type ExtraInput, type ModelManifest } from "./manifest.ts";
 import { MAX_GUIDANCE_SCALE } from "../limits.ts";
 import { type SessionKind, SessionPool } from "./session_pool.ts";
-import { makeTensor } from "./boundary.ts";
+import { makeTensor, timeTensor } from "./boundary.ts";
 import type { Decoder } from "./decoder.ts";
 
 export type { SessionKind };
@@ -89,6 +89,9 @@ function tensorOf(
   }
 }
 
+/** Time input tensors a model keeps for reuse (see `Model.timeTensor`). */
+export const TIME_TENSORS_KEPT = 256;
+
 /** Where an evaluation was, for an error message: built only when one is raised. */
 const place = (where: string | (() => string)) => typeof where === "function" ? where() : where;
 
@@ -113,6 +116,7 @@ export class Model {
   /** The decoder stage, when the manifest has `decoder` (set by `loadModel`). */
   decoder?: Decoder;
   readonly #options: ModelSessionOptions;
+  readonly #timeTensors = new Map<string, OrtTensor>();
   readonly #pool = new SessionPool();
 
   /** Wraps validated parts; prefer `loadModel`. */
@@ -170,6 +174,24 @@ export class Model {
   timeInput(point: EvalPoint): number {
     const n = this.manifest.sde.alphasCumprod?.length ?? 0;
     return timeInput(this.manifest.time, n, point);
+  }
+
+  /**
+   * The time input tensor of `batch` samples at `point`, made by the onnxruntime instance of `kind`.
+   * Kept for reuse (up to {@link TIME_TENSORS_KEPT}): a sampling loop feeds the same few values run
+   * after run, and a fresh tensor per evaluation showed in the CPU backends' overhead. Tensors are
+   * never written after creation.
+   */
+  timeTensor(kind: SessionKind, point: EvalPoint, batch: number): OrtTensor {
+    const value = this.timeInput(point);
+    const key = `${kind} ${batch} ${value}`;
+    let t = this.#timeTensors.get(key);
+    if (!t) {
+      if (this.#timeTensors.size >= TIME_TENSORS_KEPT) this.#timeTensors.clear();
+      t = timeTensor(ortFor(kind), this.manifest.time.dtype, value, batch);
+      this.#timeTensors.set(key, t);
+    }
+    return t;
   }
 
   /**
