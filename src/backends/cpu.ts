@@ -181,7 +181,8 @@ class CpuRun implements Run {
     this.timings.network += t1 - t0;
     try {
       this.#check();
-      model.checkOutput(out, batch, where);
+      // onnxruntime fills the staging tensor only when the output has its shape and type
+      if (!filled) model.checkOutput(out, batch, where);
       // Staged in the kernels' memory (float16 widens exactly), then one kernel pass converts and
       // counts non-finite outputs; a bad output fails the run, so what was written meanwhile does
       // not matter.

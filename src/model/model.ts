@@ -116,7 +116,8 @@ export class Model {
   /** The decoder stage, when the manifest has `decoder` (set by `loadModel`). */
   decoder?: Decoder;
   readonly #options: ModelSessionOptions;
-  readonly #timeTensors = new Map<string, OrtTensor>();
+  #timeTensors: Partial<Record<SessionKind, Map<number, Map<number, OrtTensor>>>> = {};
+  #timeTensorCount = 0;
   readonly #pool = new SessionPool();
 
   /** Wraps validated parts; prefer `loadModel`. */
@@ -184,12 +185,19 @@ export class Model {
    */
   timeTensor(kind: SessionKind, point: EvalPoint, batch: number): OrtTensor {
     const value = this.timeInput(point);
-    const key = `${kind} ${batch} ${value}`;
-    let t = this.#timeTensors.get(key);
+    // keyed by numbers (no formatting of the time value per evaluation)
+    const byBatch = this.#timeTensors[kind] ??= new Map();
+    let byValue = byBatch.get(batch);
+    if (!byValue) byBatch.set(batch, byValue = new Map());
+    let t = byValue.get(value);
     if (!t) {
-      if (this.#timeTensors.size >= TIME_TENSORS_KEPT) this.#timeTensors.clear();
+      if (++this.#timeTensorCount > TIME_TENSORS_KEPT) {
+        this.#timeTensors = {};
+        this.#timeTensorCount = 1;
+        return this.timeTensor(kind, point, batch);
+      }
       t = timeTensor(ortFor(kind), this.manifest.time.dtype, value, batch);
-      this.#timeTensors.set(key, t);
+      byValue.set(value, t);
     }
     return t;
   }
