@@ -9,7 +9,7 @@
 import { AbortError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
 import { NOISE_STREAM } from "../plan/noise_streams.ts";
-import type { Run } from "../backends/types.ts";
+import type { CombineSpec, Evaluation, Run } from "../backends/types.ts";
 import type { PipelineContext } from "./pipeline.ts";
 
 /** Progress of a sampling loop, reported after every step. */
@@ -109,55 +109,76 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
+/** A program operation with its registers resolved and its backend arguments built. */
+type Step =
+  | { op: Extract<Op, { op: "eval" }>; dst: number; src: number; ev: Readonly<Evaluation> }
+  | { op: Extract<Op, { op: "init" }>; dst: number; prior: Readonly<CombineSpec> }
+  | { op: Extract<Op, { op: "combine" }>; dst: number; spec: Readonly<CombineSpec> };
+
+/** Steps per program (and first evaluation index): built once, since a plan is sampled run after run. */
+const compiled = new WeakMap<readonly Op[], Map<number, readonly Step[]>>();
+
+/** The steps of `ops` whose first evaluation has index `nfe`; the arguments are frozen and shared. */
+function stepsOf(ops: readonly Op[], nfe: number): readonly Step[] {
+  let byStart = compiled.get(ops);
+  if (!byStart) compiled.set(ops, byStart = new Map());
+  let steps = byStart.get(nfe);
+  if (steps) return steps;
+  let index = nfe;
+  steps = ops.map((op): Step => {
+    if (op.op === "eval") {
+      const ev = { t: op.t, alphaBar: op.alphaBar, rho: op.rho, step: op.step, index: index++, output: op.out };
+      return { op, dst: slot(op.dst), src: slot(op.src), ev: Object.freeze(ev) };
+    }
+    if (op.op === "init") {
+      const noise = Object.freeze({ scale: op.scale, stream: NOISE_STREAM.prior, step: 0 });
+      return { op, dst: slot(op.dst), prior: Object.freeze({ dst: slot(op.dst), a: 0, terms: [], noise }) };
+    }
+    const spec: CombineSpec = {
+      dst: slot(op.dst),
+      a: op.a,
+      src: op.src && Object.freeze({ slot: slot(op.src[0]), coef: op.src[1] }),
+      terms: Object.freeze(op.terms.map(([r, coef]) => Object.freeze({ slot: slot(r), coef }))) as CombineSpec["terms"],
+      noise: op.noise,
+    };
+    return { op, dst: spec.dst, spec: Object.freeze(spec) };
+  });
+  byStart.set(nfe, steps);
+  return steps;
+}
+
 /** Runs `ops` on the context's backend run. */
 export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<void> {
   const { run, plan } = ctx;
   const pipe = ctx.pipeline;
-  for (const [index, op] of ops.entries()) {
-    if (op.op === "eval") {
+  const steps = stepsOf(ops, ctx.nfe);
+  for (let index = 0; index < steps.length; index++) {
+    const step = steps[index];
+    if ("ev" in step) {
       if ((ctx.signal || ctx.onProgress) && performance.now() - (ctx.lastYield ?? -Infinity) >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
         ctx.lastYield = performance.now();
       }
       checkAbort(ctx.signal);
-      await run.evaluate(slot(op.dst), slot(op.src), {
-        t: op.t,
-        alphaBar: op.alphaBar,
-        rho: op.rho,
-        step: op.step,
-        index: ctx.nfe,
-        output: op.out,
-      });
+      await run.evaluate(step.dst, step.src, step.ev);
       ctx.nfe++;
       checkAbort(ctx.signal);
-      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, op);
-    } else if (op.op === "init") {
-      if (pipe?.image) startFromImage(run, plan, slot(op.dst), pipe.image);
-      else if (ctx.init !== undefined) run.upload(slot(op.dst), ctx.init);
-      else {
-        run.combine({
-          dst: slot(op.dst),
-          a: 0,
-          terms: [],
-          noise: { scale: op.scale, stream: NOISE_STREAM.prior, step: 0 },
-        });
-      }
+      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, step.op);
+    } else if ("prior" in step) {
+      if (pipe?.image) startFromImage(run, plan, step.dst, pipe.image);
+      else if (ctx.init !== undefined) run.upload(step.dst, ctx.init);
+      else run.combine(step.prior);
     } else {
-      run.combine({
-        dst: slot(op.dst),
-        a: op.a,
-        src: op.src && { slot: slot(op.src[0]), coef: op.src[1] },
-        terms: op.terms.map(([r, coef]) => ({ slot: slot(r), coef })),
-        noise: op.noise,
-      });
-      if (op.end !== undefined) {
-        if (pipe?.inpaint) replaceKnown(ctx, slot(op.dst), op.end);
+      run.combine(step.spec);
+      const end = step.op.end;
+      if (end !== undefined) {
+        if (pipe?.inpaint) replaceKnown(ctx, step.dst, end);
         const last = pipe?.preview?.last;
-        if (last && op.end <= plan.steps && (op.end % pipe!.preview!.options.every === 0 || op.end === plan.steps)) {
-          pipe!.preview!.options.onPreview({ ...last, step: op.end });
+        if (last && end <= plan.steps && (end % pipe!.preview!.options.every === 0 || end === plan.steps)) {
+          pipe!.preview!.options.onPreview({ ...last, step: end });
         }
-        const t = plan.timesteps[Math.min(op.end, plan.steps)];
-        ctx.onProgress?.({ step: op.end, steps: plan.steps, nfe: ctx.nfe, t });
+        const t = plan.timesteps[Math.min(end, plan.steps)];
+        ctx.onProgress?.({ step: end, steps: plan.steps, nfe: ctx.nfe, t });
       }
     }
   }
