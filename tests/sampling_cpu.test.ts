@@ -398,3 +398,18 @@ Deno.test({
     }
   },
 });
+
+Deno.test("a plan edited in place after sampling is sampled as edited (no stale prepared program)", async () => {
+  const plan = makePlan({ method: "ddim", steps: 2 });
+  const common = { sampleShape: [2], n: 4, seed: 3, eps };
+  const before = (await sampleFunction({ ...common, plan })).data;
+  assert.deepEqual((await sampleFunction({ ...common, plan })).data, before, "the same plan twice: the same samples");
+  // an edit the validator accepts: the row and the program's term together
+  plan.rows![1][1] *= 0.5;
+  const op = plan.program.ops[4] as { terms: [string, number][] };
+  op.terms[0][1] *= 0.5;
+  const edited = (await sampleFunction({ ...common, plan })).data;
+  const fresh = (await sampleFunction({ ...common, plan: JSON.parse(JSON.stringify(plan)) })).data;
+  assert.deepEqual(edited, fresh);
+  assert.notDeepEqual(edited, before);
+});

@@ -36,6 +36,24 @@ import { type CombineSource, RegisterFile } from "./kernels.ts";
 
 type Vec = Float32Array | Float64Array;
 
+/**
+ * A combine's sources in order: `a·dst`, `c·src` (folded into `a` when src is dst), the terms; zero
+ * coefficients dropped.
+ */
+function sourcesOf(spec: CombineSpec): CombineSource[] {
+  let a = spec.a;
+  let src = spec.src;
+  if (src && src.slot === spec.dst) {
+    a += src.coef;
+    src = undefined;
+  }
+  const list: CombineSource[] = [];
+  if (a !== 0) list.push({ kind: "x", slot: spec.dst, coef: a });
+  if (src && src.coef !== 0) list.push({ kind: "x", slot: src.slot, coef: src.coef });
+  for (const t of spec.terms) if (t.coef !== 0) list.push({ kind: "eps", slot: t.slot, coef: t.coef });
+  return list;
+}
+
 class CpuRun implements Run {
   readonly backend: BackendName;
   readonly dtype: "float32" | "float64";
@@ -224,23 +242,14 @@ class CpuRun implements Run {
   combine(spec: CombineSpec): void {
     this.#check();
     const t0 = performance.now();
-    let a = spec.a;
-    let src = spec.src;
-    if (src && src.slot === spec.dst) {
-      a += src.coef;
-      src = undefined;
-    }
-    const sources: CombineSource[] = [];
-    if (a !== 0) sources.push({ kind: "x", slot: spec.dst, coef: a });
-    if (src && src.coef !== 0) sources.push({ kind: "x", slot: src.slot, coef: src.coef });
-    for (const t of spec.terms) if (t.coef !== 0) sources.push({ kind: "eps", slot: t.slot, coef: t.coef });
-    const noisy = spec.noise !== undefined && spec.noise.scale !== 0;
-    if (noisy && sources.length === 0) {
+    const sources = sourcesOf(spec);
+    const noise = spec.noise !== undefined && spec.noise.scale !== 0 ? spec.noise : undefined;
+    if (noise && sources.length === 0) {
       // noise alone (x_T): drawn straight into the register, one pass instead of two
-      this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale, spec.dst);
+      this.#regs.gaussian(this.#key, noise.stream, noise.step, noise.scale, spec.dst);
     } else {
-      if (noisy) this.#regs.gaussian(this.#key, spec.noise!.stream, spec.noise!.step, spec.noise!.scale);
-      this.#regs.combine(spec.dst, sources, noisy);
+      if (noise) this.#regs.gaussian(this.#key, noise.stream, noise.step, noise.scale);
+      this.#regs.combine(spec.dst, sources, noise !== undefined);
     }
     this.timings.update += performance.now() - t0;
   }

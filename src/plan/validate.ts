@@ -258,5 +258,19 @@ export function checkPlan(input: unknown): Plan {
       "a program that differs from the rows",
     );
   }
-  return { ...(p as unknown as Plan), format: "deis-plan/2", program: program! };
+  const plan: Plan = { ...(p as unknown as Plan), format: "deis-plan/2", program: program! };
+  programKeys.set(plan, JSON.stringify(plan.program));
+  return plan;
+}
+
+const programKeys = new WeakMap<Plan, string>();
+
+/**
+ * The program's content as text, for a plan that {@link checkPlan} returned (undefined for any other
+ * object): the interpreter keeps what it builds from a program under this key, so a plan sampled
+ * run after run is prepared once, and an edited one (re-checked by `sample()`) never reuses a stale
+ * preparation. @internal
+ */
+export function programKey(plan: Plan): string | undefined {
+  return programKeys.get(plan);
 }

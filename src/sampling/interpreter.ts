@@ -8,6 +8,7 @@
 
 import { AbortError } from "../errors.ts";
 import type { Op, Plan } from "../plan/types.ts";
+import { programKey } from "../plan/validate.ts";
 import { NOISE_STREAM } from "../plan/noise_streams.ts";
 import type { CombineSpec, Evaluation, Run } from "../backends/types.ts";
 import type { PipelineContext } from "./pipeline.ts";
@@ -70,21 +71,21 @@ function replaceKnown(ctx: RunContext, dst: number, end: number): void {
 }
 
 /** The preview after evaluation `op` (marked): x̂₀ into the scratch register, read with `peek`. */
-async function takePreview(ctx: RunContext, op: Extract<Op, { op: "eval" }>): Promise<void> {
+async function takePreview(ctx: RunContext, step: EvalStep): Promise<void> {
   const pv = ctx.pipeline!.preview!;
-  const v = slot(op.dst);
-  if (op.out === "x0") ctx.run.combine({ dst: pv.scratch, a: 0, terms: [{ slot: v, coef: 1 }] });
+  const { ev, dst: v } = step;
+  if (ev.output === "x0") ctx.run.combine({ dst: pv.scratch, a: 0, terms: [{ slot: v, coef: 1 }] });
   else {
-    const alpha = Math.sqrt(op.alphaBar);
+    const alpha = Math.sqrt(ev.alphaBar);
     ctx.run.combine({
       dst: pv.scratch,
       a: 0,
-      src: { slot: slot(op.src), coef: 1 / alpha },
-      terms: [{ slot: v, coef: -op.rho }],
+      src: { slot: step.src, coef: 1 / alpha },
+      terms: [{ slot: v, coef: -ev.rho }],
     });
   }
   const x0 = await ctx.run.peek!(pv.scratch);
-  pv.last = { step: 0, steps: ctx.plan.steps, nfe: ctx.nfe, t: op.t, x0 };
+  pv.last = { step: 0, steps: ctx.plan.steps, nfe: ctx.nfe, t: ev.t, x0 };
 }
 
 /**
@@ -109,41 +110,58 @@ function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
 
-/** A program operation with its registers resolved and its backend arguments built. */
+/** An `eval` operation, resolved: registers and the frozen evaluation point. */
+interface EvalStep {
+  kind: "eval";
+  dst: number;
+  src: number;
+  ev: Readonly<Evaluation>;
+}
+
+/**
+ * A program operation with its registers resolved and its backend arguments built (copies, frozen:
+ * nothing refers back to the plan's own objects).
+ */
 type Step =
-  | { op: Extract<Op, { op: "eval" }>; dst: number; src: number; ev: Readonly<Evaluation> }
-  | { op: Extract<Op, { op: "init" }>; dst: number; prior: Readonly<CombineSpec> }
-  | { op: Extract<Op, { op: "combine" }>; dst: number; spec: Readonly<CombineSpec> };
+  | EvalStep
+  | { kind: "init"; dst: number; prior: Readonly<CombineSpec> }
+  | { kind: "combine"; dst: number; spec: Readonly<CombineSpec>; end?: number };
 
-/** Steps per program (and first evaluation index): built once, since a plan is sampled run after run. */
-const compiled = new WeakMap<readonly Op[], Map<number, readonly Step[]>>();
+/** Steps by program content (see `programKey`), list and first evaluation index; bounded. */
+const compiled = new Map<string, readonly Step[]>();
+const COMPILED_KEPT = 64;
 
-/** The steps of `ops` whose first evaluation has index `nfe`; the arguments are frozen and shared. */
-function stepsOf(ops: readonly Op[], nfe: number): readonly Step[] {
-  let byStart = compiled.get(ops);
-  if (!byStart) compiled.set(ops, byStart = new Map());
-  let steps = byStart.get(nfe);
+/**
+ * The steps of `ops` whose first evaluation has index `nfe`; the arguments are frozen. With `key`
+ * (the program's content) they are built once and shared by every run of that program.
+ */
+function stepsOf(ops: readonly Op[], nfe: number, key: string | undefined): readonly Step[] {
+  const full = key === undefined ? undefined : `${nfe} ${key}`;
+  let steps = full === undefined ? undefined : compiled.get(full);
   if (steps) return steps;
   let index = nfe;
   steps = ops.map((op): Step => {
     if (op.op === "eval") {
       const ev = { t: op.t, alphaBar: op.alphaBar, rho: op.rho, step: op.step, index: index++, output: op.out };
-      return { op, dst: slot(op.dst), src: slot(op.src), ev: Object.freeze(ev) };
+      return { kind: "eval", dst: slot(op.dst), src: slot(op.src), ev: Object.freeze(ev) };
     }
     if (op.op === "init") {
       const noise = Object.freeze({ scale: op.scale, stream: NOISE_STREAM.prior, step: 0 });
-      return { op, dst: slot(op.dst), prior: Object.freeze({ dst: slot(op.dst), a: 0, terms: [], noise }) };
+      return { kind: "init", dst: slot(op.dst), prior: Object.freeze({ dst: slot(op.dst), a: 0, terms: [], noise }) };
     }
     const spec: CombineSpec = {
       dst: slot(op.dst),
       a: op.a,
       src: op.src && Object.freeze({ slot: slot(op.src[0]), coef: op.src[1] }),
       terms: Object.freeze(op.terms.map(([r, coef]) => Object.freeze({ slot: slot(r), coef }))) as CombineSpec["terms"],
-      noise: op.noise,
+      noise: op.noise && Object.freeze({ ...op.noise }),
     };
-    return { op, dst: spec.dst, spec: Object.freeze(spec) };
+    return { kind: "combine", dst: spec.dst, spec: Object.freeze(spec), end: op.end };
   });
-  byStart.set(nfe, steps);
+  if (full !== undefined) {
+    if (compiled.size >= COMPILED_KEPT) compiled.clear();
+    compiled.set(full, steps);
+  }
   return steps;
 }
 
@@ -151,10 +169,15 @@ function stepsOf(ops: readonly Op[], nfe: number): readonly Step[] {
 export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<void> {
   const { run, plan } = ctx;
   const pipe = ctx.pipeline;
-  const steps = stepsOf(ops, ctx.nfe);
+  const key = programKey(plan);
+  const steps = stepsOf(
+    ops,
+    ctx.nfe,
+    key === undefined ? undefined : `${ops === plan.program.ops ? "ops" : "final"} ${key}`,
+  );
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index];
-    if ("ev" in step) {
+    if (step.kind === "eval") {
       if ((ctx.signal || ctx.onProgress) && performance.now() - (ctx.lastYield ?? -Infinity) >= YIELD_EVERY_MS) {
         await yieldToEventLoop();
         ctx.lastYield = performance.now();
@@ -163,14 +186,14 @@ export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<vo
       await run.evaluate(step.dst, step.src, step.ev);
       ctx.nfe++;
       checkAbort(ctx.signal);
-      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, step.op);
-    } else if ("prior" in step) {
+      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, step);
+    } else if (step.kind === "init") {
       if (pipe?.image) startFromImage(run, plan, step.dst, pipe.image);
       else if (ctx.init !== undefined) run.upload(step.dst, ctx.init);
       else run.combine(step.prior);
     } else {
       run.combine(step.spec);
-      const end = step.op.end;
+      const end = step.end;
       if (end !== undefined) {
         if (pipe?.inpaint) replaceKnown(ctx, step.dst, end);
         const last = pipe?.preview?.last;

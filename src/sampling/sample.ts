@@ -149,6 +149,12 @@ function randomSeed(): number {
   return w[0];
 }
 
+/** The index of the first NaN or ±Inf in `data`, or −1. */
+function firstNonFinite(data: ArrayLike<number>): number {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return i;
+  return -1;
+}
+
 /**
  * Opens a run of `source` on `backend`, interprets the plan's program (and the final denoising when
  * asked), reads the result once and releases the run whatever happens; `sample()`, `sampleFunction()`
@@ -201,14 +207,13 @@ export async function drive(
     await interpret(ctx, plan.program.ops);
     if (opts.denoiseFinal) await interpret(ctx, plan.program.final);
     const data = await run.read(0);
-    for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) {
-        // Each evaluation's output is checked; only the plan's own arithmetic can overflow here.
-        throw new NumericalError(
-          `sample ${Math.floor(i / (data.length / n))} holds ${data[i]} at element ${i}: the plan's coefficients ` +
-            `overflow ${run.dtype} (validated plans stay below 1e30 in magnitude)`,
-        );
-      }
+    const i = firstNonFinite(data);
+    if (i >= 0) {
+      // Each evaluation's output is checked; only the plan's own arithmetic can overflow here.
+      throw new NumericalError(
+        `sample ${Math.floor(i / (data.length / n))} holds ${data[i]} at element ${i}: the plan's coefficients ` +
+          `overflow ${run.dtype} (validated plans stay below 1e30 in magnitude)`,
+      );
     }
     const decoded = decode ? await run.decode!(0) : undefined;
     return {
