@@ -1,6 +1,7 @@
 /**
  * The CPU backends' registers live in the memory of a small WebAssembly module (`assembly/kernels/`),
- * whose kernels do the register update: `combine` and the conversion of a network output into ε.
+ * whose kernels do the register update (`combine`, the conversion of a network output into ε) and
+ * draw the Gaussian noise (src/backends/noise.ts defines it).
  * Same arithmetic as documented in docs/CONVENTIONS.md (float64 accumulation, one rounding on the
  * store); four float32 lanes at a time. The registers are typed-array views, so the network reads
  * its input straight from them.
