@@ -63,7 +63,9 @@ function mulF32(v: usize, c: v128, o: usize): v128 {
  * (`toDst`) or back to `acc` for a further pass.
  */
 function passF32(dst: usize, acc: usize, length: i32, m: i32, fromAcc: bool, toDst: bool): void {
-  // locals, not the module's globals, inside the loop
+  // Locals, not the module's globals, inside the loop, and the six sources written out, so that their
+  // addresses and coefficients stay in registers: a first version reading them from globals was
+  // slower than one pass per source; this one takes 0.6× that time (five sources, n = 16 MNIST).
   const q0 = p0, q1 = p1, q2 = p2, q3 = p3, q4 = p4, q5 = p5;
   const k0 = f64x2.splat(c0), k1 = f64x2.splat(c1), k2 = f64x2.splat(c2);
   const k3 = f64x2.splat(c3), k4 = f64x2.splat(c4), k5 = f64x2.splat(c5);
