@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fillGaussian, gaussian } from "../src/backends/noise.ts";
 import { type CombineSource, RegisterFile } from "../src/backends/kernels.ts";
 import { cosSinTurn, lnUniform, referenceGaussian } from "../testing/noise_reference.ts";
+import { ConfigError } from "../src/errors.ts";
 
 const points = JSON.parse(
   await Deno.readTextFile(new URL("./fixtures/noise_mpmath.json", import.meta.url)),
@@ -208,4 +209,14 @@ Deno.test("noise drawn straight into a register is the float64 noise rounded onc
       }
     }
   }
+});
+
+Deno.test("registers that cannot fit in a WebAssembly memory are a ConfigError naming n", () => {
+  assert.throws(
+    () => new RegisterFile({ length: 2 ** 28, xSlots: 2, epsSlots: 2, outGroups: 1, f64: true }),
+    (e: unknown) => e instanceof ConfigError && e.field === "n" && /MiB of WebAssembly memory/.test(e.message),
+  );
+  // the pool still works afterwards
+  const ok = new RegisterFile({ length: 8, xSlots: 1, epsSlots: 1, outGroups: 1, f64: false });
+  ok.release();
 });

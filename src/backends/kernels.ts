@@ -12,6 +12,7 @@
  * @module
  */
 
+import { ConfigError } from "../errors.ts";
 import { decodeBase64 } from "../util/base64.ts";
 import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
@@ -81,7 +82,20 @@ export function acquireInstance(bytes: number): { inst: Instance; base: number }
   const inst = idle.pop() ?? instantiate();
   const base = align(inst.exports.heapBase());
   const have = inst.memory.buffer.byteLength;
-  if (base + bytes > have) inst.memory.grow(Math.ceil((base + bytes - have) / PAGE));
+  if (base + bytes > have) {
+    try {
+      inst.memory.grow(Math.ceil((base + bytes - have) / PAGE));
+    } catch (e) {
+      releaseInstance(inst);
+      const mib = Math.ceil((base + bytes) / 2 ** 20);
+      throw new ConfigError(
+        "n",
+        "a batch whose registers fit in one WebAssembly memory (at most 4 GiB)",
+        `a batch needing ${mib} MiB`,
+        `the batch's registers need ${mib} MiB of WebAssembly memory, which could not be had (${(e as Error).message})`,
+      );
+    }
+  }
   return { inst, base };
 }
 
