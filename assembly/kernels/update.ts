@@ -7,7 +7,7 @@
 /** Bytes per entry of a source table: u32 address, 4 bytes padding, f64 coefficient. */
 export const SOURCE_BYTES: i32 = 16;
 /** Sources summed in one pass over the registers (more take further passes through `acc`). */
-const PER_PASS: i32 = 6;
+export const PER_PASS: i32 = 6;
 
 function sourcePtr(table: usize, k: i32): usize {
   return <usize> load<u32>(table + <usize> (k * SOURCE_BYTES));

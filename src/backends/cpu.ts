@@ -34,8 +34,6 @@ import type {
 import { blendHost, decodeHost } from "./pipeline_host.ts";
 import { type CombineSource, RegisterFile } from "./kernels.ts";
 
-type Vec = Float32Array | Float64Array;
-
 /**
  * A combine's sources in order: `a·dst`, `c·src` (folded into `a` when src is dst), the terms; zero
  * coefficients dropped.
@@ -63,9 +61,6 @@ class CpuRun implements Run {
   readonly #n: number;
   readonly #key: [number, number];
   readonly #regs: RegisterFile;
-  readonly #x: Vec[];
-  readonly #eps: Vec[];
-  readonly #noise: Float64Array;
   readonly #extra: Record<string, OrtTensor>;
   readonly #groups: number;
   readonly #session: "wasm" | "native";
@@ -96,9 +91,6 @@ class CpuRun implements Run {
       outGroups: this.#groups,
       f64: this.dtype === "float64",
     });
-    this.#x = this.#regs.x;
-    this.#eps = this.#regs.eps;
-    this.#noise = this.#regs.acc;
   }
 
   #check(): void {
@@ -114,15 +106,15 @@ class CpuRun implements Run {
         data,
       );
     }
-    this.#x[slot].set(data);
+    this.#regs.x[slot].set(data);
   }
 
   async evaluate(eps: number, x: number, ev: Evaluation): Promise<void> {
     this.#check();
     const src = this.#source;
     const L = this.length;
-    const xv = this.#x[x];
-    const dst = this.#eps[eps];
+    const xv = this.#regs.x[x];
+    const dst = this.#regs.eps[eps];
     const where = () => `at evaluation ${ev.index} (step ${ev.step}, t = ${ev.t})`;
     if (src.kind === "network") {
       const t0 = performance.now();
@@ -199,12 +191,14 @@ class CpuRun implements Run {
     this.timings.network += t1 - t0;
     try {
       this.#check();
-      // onnxruntime fills the staging tensor only when the output has its shape and type
-      if (!filled) model.checkOutput(out, batch, where);
-      // Staged in the kernels' memory (float16 widens exactly), then one kernel pass converts and
-      // counts non-finite outputs; a bad output fails the run, so what was written meanwhile does
-      // not matter.
-      if (!filled) this.#regs.out.set(outputValues(out));
+      // The output is staged in the kernels' memory, then one kernel pass converts it and counts
+      // non-finite values (a bad output fails the run, so what was written meanwhile does not
+      // matter). onnxruntime fills the staging tensor only when the output has its shape and type;
+      // otherwise it is checked and copied (float16 widens exactly).
+      if (!filled) {
+        model.checkOutput(out, batch, where);
+        this.#regs.out.set(outputValues(out));
+      }
       const bad = this.#regs.epsFromOutput(eps, x, model.valueMap(ev, src.guidance?.scale), this.#groups);
       if (bad > 0) throw model.nonFiniteError(where, bad);
     } finally {
@@ -222,8 +216,9 @@ class CpuRun implements Run {
     const m = src.model.manifest;
     const cached = scale === 1 ? this.#inputs.get(x) : undefined;
     if (cached) return cached;
-    const t = networkInput(ort, this.#x[x], this.#groups, scale, m.dtype, [this.#groups * this.#n, ...m.sampleShape]);
-    if (t.data === this.#x[x]) this.#inputs.set(x, t);
+    const reg = this.#regs.x[x];
+    const t = networkInput(ort, reg, this.#groups, scale, m.dtype, [this.#groups * this.#n, ...m.sampleShape]);
+    if (t.data === reg) this.#inputs.set(x, t);
     return t;
   }
 
@@ -256,7 +251,7 @@ class CpuRun implements Run {
 
   read(slot: number): Promise<Float32Array | Float64Array> {
     this.#check();
-    return Promise.resolve(this.#x[slot].slice());
+    return Promise.resolve(this.#regs.x[slot].slice());
   }
 
   peek(slot: number): Promise<Float32Array | Float64Array> {
@@ -273,7 +268,7 @@ class CpuRun implements Run {
     if (!this.#known) throw new ConfigError("mask", "set (setKnown) before blend", undefined);
     const t0 = performance.now();
     if (spec.sigma !== 0) this.#regs.gaussian(this.#key, spec.noise.stream, spec.noise.step, spec.sigma);
-    blendHost(this.#x[spec.dst], this.#known.known, this.#known.mask, spec, this.#noise);
+    blendHost(this.#regs.x[spec.dst], this.#known.known, this.#known.mask, spec, this.#regs.acc);
     this.timings.update += performance.now() - t0;
   }
 
@@ -283,7 +278,7 @@ class CpuRun implements Run {
     if (src.kind !== "model" || !src.model.decoder) {
       throw new ConfigError("decode", "used only with a model that has a decoder", true);
     }
-    return await decodeHost(src.model.decoder, this.#session, this.#x[slot], this.#n);
+    return await decodeHost(src.model.decoder, this.#session, this.#regs.x[slot], this.#n);
   }
 
   dispose(): void {

@@ -42,6 +42,7 @@ interface KernelExports {
     f32out: number,
   ): void;
   SOURCE_BYTES: WebAssembly.Global;
+  PER_PASS: WebAssembly.Global;
 }
 
 /** A kernel module instance and its memory. @internal */
@@ -61,6 +62,10 @@ const POOL_SIZE = 8;
 const POOL_MAX_BYTES = 64 * 1024 * 1024;
 /** Source-table entries: far more than any program's combine lists. */
 const TABLE_ENTRIES = 64;
+/** Bytes per source-table entry (u32 address, padding, f64 coefficient): the kernels' `SOURCE_BYTES`. */
+const SOURCE_BYTES = 16;
+/** Sources the combine kernel reads per pass: the kernels' `PER_PASS`. */
+const PER_PASS = 6;
 
 let module: WebAssembly.Module | undefined;
 const idle: Instance[] = [];
@@ -68,8 +73,11 @@ const idle: Instance[] = [];
 function instantiate(): Instance {
   module ??= new WebAssembly.Module(decodeBase64(KERNELS_WASM_BASE64) as BufferSource);
   const memory = new WebAssembly.Memory({ initial: 1 });
-  const instance = new WebAssembly.Instance(module, { env: { memory } });
-  return { memory, exports: instance.exports as unknown as KernelExports, used: false };
+  const exports = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+  if (exports.SOURCE_BYTES.value !== SOURCE_BYTES || exports.PER_PASS.value !== PER_PASS) {
+    throw new Error("kernels_wasm.ts does not match kernels.ts's table layout: run `deno task build:wasm`");
+  }
+  return { memory, exports, used: false };
 }
 
 const align = (bytes: number) => Math.ceil(bytes / 16) * 16;
@@ -156,10 +164,9 @@ export class RegisterFile {
     this.length = length;
     this.f64 = f64;
     const size = f64 ? 8 : 4;
-    const sourceBytes = 16;
     const capacity = Math.max(TABLE_ENTRIES, xSlots + epsSlots + 2);
-    // the kernel reads sources six at a time: room for a partial last group past the capacity
-    const tableBytes = (capacity + 6) * sourceBytes;
+    // the kernel reads PER_PASS sources at a time: room for a partial last group past the capacity
+    const tableBytes = (capacity + PER_PASS) * SOURCE_BYTES;
     const bytes = (xSlots + epsSlots + outGroups) * align(length * size) + align(length * 8) + tableBytes;
     const { inst, base: start } = acquireInstance(bytes);
     this.#inst = inst;
@@ -173,7 +180,6 @@ export class RegisterFile {
     this.#epsPtr = Array.from({ length: epsSlots }, () => take(length * size));
     this.#outPtr = take(outGroups * length * size);
     this.#accPtr = take(length * 8);
-    if (inst.exports.SOURCE_BYTES.value !== sourceBytes) throw new Error("kernels: source table layout changed");
     this.#capacity = capacity;
     this.#table = take(tableBytes);
     const buffer = inst.memory.buffer as ArrayBuffer;
@@ -184,7 +190,7 @@ export class RegisterFile {
     this.eps = this.#epsPtr.map((p) => new Arr(buffer, p, length));
     this.out = new Arr(buffer, this.#outPtr, outGroups * length);
     this.acc = new Float64Array(buffer, this.#accPtr, length);
-    this.#tableView = new DataView(buffer, this.#table, this.#capacity * sourceBytes);
+    this.#tableView = new DataView(buffer, this.#table, this.#capacity * SOURCE_BYTES);
   }
 
   /**
@@ -195,11 +201,10 @@ export class RegisterFile {
     if (sources.length > this.#capacity) {
       throw new RangeError(`a combine of ${sources.length} sources exceeds the table (${this.#capacity})`);
     }
-    const bytes = this.#inst.exports.SOURCE_BYTES.value as number;
     sources.forEach((s, k) => {
       const ptr = (s.kind === "x" ? this.#xPtr : this.#epsPtr)[s.slot];
-      this.#tableView.setUint32(k * bytes, ptr, true);
-      this.#tableView.setFloat64(k * bytes + 8, s.coef, true);
+      this.#tableView.setUint32(k * SOURCE_BYTES, ptr, true);
+      this.#tableView.setFloat64(k * SOURCE_BYTES + 8, s.coef, true);
     });
     this.#inst.exports.combine(
       this.#xPtr[dst],

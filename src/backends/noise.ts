@@ -13,10 +13,10 @@
  * (within 2 ulp of 40-digit mpmath values; `testing/noise_reference.ts` restates them in TypeScript
  * and a test holds the two to the bit), so CPU noise is the same bits in every JavaScript engine —
  * the engines' own `Math.log/sin/cos` differ in the last bit between engines — and costs about a
- * third of what drawing it with those costs. The integer stream and the uniforms are bit-identical on the GPU; its Gaussians
- * differ only by float32 rounding (|Δz| ≲ 1e-6), its ln, sin and cos being float32 polynomials. Noise
- * depends only on the flat element index, so sample i of a batch gets the same noise whatever the
- * batch size.
+ * third of what drawing it with those costs. The integer stream and the uniforms are bit-identical
+ * on the GPU; its Gaussians differ only by float32 rounding (|Δz| ≲ 1e-6), its ln, sin and cos
+ * being float32 polynomials. Noise depends only on the flat element index, so sample i of a batch
+ * gets the same noise whatever the batch size.
  *
  * @module
  */
