@@ -7,7 +7,7 @@
  */
 
 import { AbortError } from "../errors.ts";
-import type { Op, Plan } from "../plan/types.ts";
+import type { Plan } from "../plan/types.ts";
 import { programKey } from "../plan/validate.ts";
 import { NOISE_STREAM } from "../plan/noise_streams.ts";
 import type { CombineSpec, Evaluation, Run } from "../backends/types.ts";
@@ -125,20 +125,30 @@ interface EvalStep {
 type Step =
   | EvalStep
   | { kind: "init"; dst: number; prior: Readonly<CombineSpec> }
-  | { kind: "combine"; dst: number; spec: Readonly<CombineSpec>; end?: number };
+  | { kind: "combine"; spec: Readonly<CombineSpec>; end?: number };
 
-/** Steps by program content (see `programKey`), list and first evaluation index; bounded. */
-const compiled = new Map<string, readonly Step[]>();
+/**
+ * Steps by program content (see `programKey`), then by list (`ops`/`final`) and first evaluation
+ * index; at most {@link COMPILED_KEPT} programs.
+ */
+const compiled = new Map<string, Map<string, readonly Step[]>>();
 const COMPILED_KEPT = 64;
 
 /**
- * The steps of `ops` whose first evaluation has index `nfe`; the arguments are frozen. With `key`
- * (the program's content) they are built once and shared by every run of that program.
+ * The steps of the plan's `list` whose first evaluation has index `nfe`; the arguments are
+ * frozen. A plan from `checkPlan` has its steps built once and shared by every run of that program.
  */
-function stepsOf(ops: readonly Op[], nfe: number, key: string | undefined): readonly Step[] {
-  const full = key === undefined ? undefined : `${nfe} ${key}`;
-  let steps = full === undefined ? undefined : compiled.get(full);
+function stepsOf(plan: Plan, list: "ops" | "final", nfe: number): readonly Step[] {
+  const key = programKey(plan);
+  let byList = key === undefined ? undefined : compiled.get(key);
+  if (key !== undefined && !byList) {
+    if (compiled.size >= COMPILED_KEPT) compiled.clear();
+    compiled.set(key, byList = new Map());
+  }
+  const at = `${list} ${nfe}`;
+  let steps = byList?.get(at);
   if (steps) return steps;
+  const ops = plan.program[list];
   let index = nfe;
   steps = ops.map((op): Step => {
     if (op.op === "eval") {
@@ -156,25 +166,17 @@ function stepsOf(ops: readonly Op[], nfe: number, key: string | undefined): read
       terms: Object.freeze(op.terms.map(([r, coef]) => Object.freeze({ slot: slot(r), coef }))) as CombineSpec["terms"],
       noise: op.noise && Object.freeze({ ...op.noise }),
     };
-    return { kind: "combine", dst: spec.dst, spec: Object.freeze(spec), end: op.end };
+    return { kind: "combine", spec: Object.freeze(spec), end: op.end };
   });
-  if (full !== undefined) {
-    if (compiled.size >= COMPILED_KEPT) compiled.clear();
-    compiled.set(full, steps);
-  }
+  byList?.set(at, steps);
   return steps;
 }
 
-/** Runs `ops` on the context's backend run. */
-export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<void> {
+/** Runs the plan's program (`ops`) or its final denoising (`final`) on the context's backend run. */
+export async function interpret(ctx: RunContext, list: "ops" | "final"): Promise<void> {
   const { run, plan } = ctx;
   const pipe = ctx.pipeline;
-  const key = programKey(plan);
-  const steps = stepsOf(
-    ops,
-    ctx.nfe,
-    key === undefined ? undefined : `${ops === plan.program.ops ? "ops" : "final"} ${key}`,
-  );
+  const steps = stepsOf(plan, list, ctx.nfe);
   for (let index = 0; index < steps.length; index++) {
     const step = steps[index];
     if (step.kind === "eval") {
@@ -186,7 +188,7 @@ export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<vo
       await run.evaluate(step.dst, step.src, step.ev);
       ctx.nfe++;
       checkAbort(ctx.signal);
-      if (pipe?.preview?.marked.has(index) && ops === plan.program.ops) await takePreview(ctx, step);
+      if (pipe?.preview?.marked.has(index) && list === "ops") await takePreview(ctx, step);
     } else if (step.kind === "init") {
       if (pipe?.image) startFromImage(run, plan, step.dst, pipe.image);
       else if (ctx.init !== undefined) run.upload(step.dst, ctx.init);
@@ -195,7 +197,7 @@ export async function interpret(ctx: RunContext, ops: readonly Op[]): Promise<vo
       run.combine(step.spec);
       const end = step.end;
       if (end !== undefined) {
-        if (pipe?.inpaint) replaceKnown(ctx, step.dst, end);
+        if (pipe?.inpaint) replaceKnown(ctx, step.spec.dst, end);
         const last = pipe?.preview?.last;
         if (last && end <= plan.steps && (end % pipe!.preview!.options.every === 0 || end === plan.steps)) {
           pipe!.preview!.options.onPreview({ ...last, step: end });

@@ -204,8 +204,8 @@ export async function drive(
       nfe: 0,
       pipeline: pipe.ctx,
     };
-    await interpret(ctx, plan.program.ops);
-    if (opts.denoiseFinal) await interpret(ctx, plan.program.final);
+    await interpret(ctx, "ops");
+    if (opts.denoiseFinal) await interpret(ctx, "final");
     const data = await run.read(0);
     const i = firstNonFinite(data);
     if (i >= 0) {
